@@ -1,0 +1,107 @@
+# Gemensam IT: the two commands are `make lab` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(VENV)/bin
+LAB_PREFIX  ?= gemensam
+LAB_SUBNET  ?= 10.89.0.0/24
+BASE_IMAGE  ?= localhost/gemensam-base:bookworm
+APT_PACKAGES := podman runc debootstrap netavark aardvark-dns nftables openssh-client lynis
+
+export CONTAINERS_CONF          := $(CURDIR)/lab/containers.conf
+export ANSIBLE_CONFIG           := $(CURDIR)/ansible.cfg
+export GEMENSAM_LAB_PREFIX      := $(LAB_PREFIX)
+export GEMENSAM_SERVICE_NETWORK := $(LAB_SUBNET)
+export GEMENSAM_BASE_IMAGE      := $(BASE_IMAGE)
+export PATH                     := $(CURDIR)/$(BIN):$(PATH)
+
+REGISTER := inventory/stockholm/data/register/.generated
+
+.PHONY: help setup packages venv register image lab lab-up converge summary lab-down \
+        validate lint unit molecule e2e test bench
+
+help:
+	@echo "make lab       build what is missing, start the lab, converge it, print a summary"
+	@echo "make test      lint, unit tests, Molecule per role, lab end-to-end tests"
+	@echo "make lab-down  remove the lab (LAB_PREFIX=$(LAB_PREFIX))"
+	@echo "make validate  validate the city inventory"
+	@echo "make bench     print the benchmarks' figures"
+
+## Set-up: idempotent, part of both commands ---------------------------------
+setup: packages venv register
+
+packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	ln -sfn "$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" $(VENV)/mitogen-strategy
+	@touch $@
+
+register: $(REGISTER)
+$(REGISTER): tools/generate_register.py module_utils/city_model.py $(wildcard inventory/stockholm/data/organisations/*.yml) | venv
+	$(BIN)/python tools/generate_register.py
+	@touch $@
+
+image: packages
+	@lab/build-base-image $(BASE_IMAGE)
+
+## The lab --------------------------------------------------------------------
+lab: setup image lab-up converge summary
+
+lab-up:
+	$(BIN)/ansible-playbook playbooks/lab/up.yml
+
+converge:
+	$(BIN)/ansible-playbook playbooks/site.yml
+
+summary:
+	@$(BIN)/python lab/summary
+
+lab-down: venv
+	$(BIN)/ansible-playbook playbooks/lab/down.yml
+
+validate: setup
+	$(BIN)/python tools/validate_city.py inventory/stockholm
+	$(BIN)/python tools/validate_city.py inventory/lab
+
+## Tests ----------------------------------------------------------------------
+lint: venv
+	$(BIN)/yamllint -s .
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+molecule: setup image
+	@for role in roles/*/; do \
+	  if [ -d $$role/molecule ]; then \
+	    echo "== molecule: $$role"; \
+	    (cd $$role && ../../$(BIN)/molecule test) || exit 1; \
+	  fi; \
+	done
+
+# The end-to-end test runs its own lab beside any lab that is up.
+E2E_PREFIX ?= gemensam-e2e
+E2E_SUBNET ?= 10.89.200.0/24
+e2e: setup image
+	$(MAKE) --no-print-directory lab-up converge LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
+	LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_SERVICE_NETWORK=$(E2E_SUBNET) \
+	  $(BIN)/pytest -q tests/e2e; status=$$?; \
+	$(MAKE) --no-print-directory lab-down LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET); exit $$status
+
+test: lint unit molecule e2e
+
+bench: setup image
+	bench/run

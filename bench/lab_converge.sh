@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prints (never asserts) the lab's converge times: the first converge of fresh
+# hosts, the idempotent re-run, and the re-run as a ratio against a no-op play
+# that gathers facts on the same hosts (goal: ratio <= 1.5). Then the Lynis
+# hardening index of a baseline host. Runs its own lab beside any other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GEMENSAM_LAB_PREFIX=${BENCH_PREFIX:-gemensam-bench}
+export GEMENSAM_SERVICE_NETWORK=${BENCH_SUBNET:-10.89.201.0/24}
+log=$(mktemp -d)
+trap 'ansible-playbook playbooks/lab/down.yml >"$log/down.log" 2>&1; rm -rf "$log"' EXIT
+
+seconds() { local start=$SECONDS; "$@" >"$log/last.log" 2>&1 || { tail -30 "$log/last.log"; exit 1; }; echo $((SECONDS - start)); }
+
+up=$(seconds ansible-playbook playbooks/lab/up.yml)
+first=$(seconds ansible-playbook playbooks/site.yml)
+rerun=$(seconds ansible-playbook playbooks/site.yml)
+changed=$(grep -Eo 'changed=[0-9]+' "$log/last.log" | awk -F= '{s+=$2} END {print s+0}')
+noop=$(seconds ansible-playbook bench/noop.yml)
+hosts=$(ansible-inventory -i inventory/lab --graph servers | grep -c -- '--')
+
+echo "lab: $hosts hosts"
+echo "create lab hosts:        ${up} s"
+echo "first converge:          ${first} s"
+echo "idempotent re-run:       ${rerun} s (changed=$changed)"
+echo "no-op play with facts:   ${noop} s"
+awk -v r="$rerun" -v n="$noop" 'BEGIN { printf "re-run / no-op ratio:    %.2f (goal <= 1.5)\n", (n > 0 ? r / n : 0) }'
+
+ssh_cfg=".lab/$GEMENSAM_LAB_PREFIX/ssh_config"
+ssh -F "$ssh_cfg" fs1 'sudo apt-get install -y -qq lynis >/dev/null 2>&1; sudo lynis audit system --quick --no-colors >/dev/null 2>&1; sudo grep -E "^hardening_index=" /var/log/lynis-report.dat' \
+  | sed 's/hardening_index=/Lynis hardening index on fs1: /'
+ssh -F "$ssh_cfg" fs1 'sudo grep -E "^suggestion\[\]=" /var/log/lynis-report.dat | cut -d"|" -f1,2 | sed "s/suggestion\[\]=/  suggestion: /"' | head -40

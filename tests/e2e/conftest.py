@@ -1,0 +1,80 @@
+"""The lab end-to-end tests: they act from outside the hosts, as an operator
+or a person would, against a lab that `make e2e` has brought up and converged.
+GEMENSAM_LAB_PREFIX and GEMENSAM_SERVICE_NETWORK name the lab."""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Lab:
+    def __init__(self):
+        self.prefix = os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam")
+        self.state_dir = REPO / ".lab" / self.prefix
+        inventory = json.loads(
+            subprocess.run(
+                ["ansible-inventory", "-i", "inventory/lab", "--list"],
+                cwd=REPO, check=True, capture_output=True, text=True,
+            ).stdout
+        )
+        self.hostvars = inventory["_meta"]["hostvars"]
+        self.groups = {name: group.get("hosts", []) for name, group in inventory.items()
+                       if isinstance(group, dict)}
+        self.servers = self.groups["servers"]
+
+    def address(self, host):
+        return self.hostvars[host]["ansible_host"]
+
+    def ssh_args(self, host, user="automation", *options):
+        return [
+            "ssh", "-F", str(self.state_dir / "ssh_config"), "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=10", *options, "-l", user, host,
+        ]
+
+    def ssh(self, host, command, user="automation", check=True, options=()):
+        result = subprocess.run(
+            [*self.ssh_args(host, user, *options), command],
+            capture_output=True, text=True, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"ssh {user}@{host} {command!r} failed ({result.returncode}): {result.stderr}"
+            )
+        return result
+
+    def playbook(self, *args):
+        return subprocess.run(
+            ["ansible-playbook", *args], cwd=REPO, capture_output=True, text=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def lab():
+    return Lab()
+
+
+def recap(output):
+    """host -> {ok, changed, unreachable, failed, ...} from a PLAY RECAP."""
+    hosts = {}
+    for line in output.split("PLAY RECAP")[-1].splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if match:
+            hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return hosts
+
+
+def wait_for(probe, timeout, interval=2.0):
+    """Calls probe until it returns something true; returns the last value."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = probe()
+    return value
