@@ -25,9 +25,18 @@ class Lab:
             ).stdout
         )
         self.hostvars = inventory["_meta"]["hostvars"]
-        self.groups = {name: group.get("hosts", []) for name, group in inventory.items()
-                       if isinstance(group, dict)}
+        self.groups = {name: self._members(inventory, name) for name in inventory
+                       if name != "_meta"}
         self.servers = self.groups["servers"]
+
+    @classmethod
+    def _members(cls, inventory, group):
+        """Hosts of a group and of its child groups, as Ansible's groups[] gives them."""
+        entry = inventory.get(group, {})
+        found = list(entry.get("hosts", []))
+        for child in entry.get("children", []):
+            found += [host for host in cls._members(inventory, child) if host not in found]
+        return found
 
     def address(self, host):
         return self.hostvars[host]["ansible_host"]

@@ -1,0 +1,176 @@
+"""The `city` inventory plugin as Ansible runs it: `ansible-inventory` in a subprocess, with
+the repository's ansible.cfg, on the small fixture city, the lab, and broken data."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from typing import Any
+
+import city_model
+import pytest
+import yaml
+from city_fixture import REPO, CityFixture, run_ansible
+
+SERVICE_GROUPS = ["domain_controllers", "file_servers", "print_servers", "mail_servers", "app_servers",
+                  "servicedesk_servers", "log_servers"]
+
+
+def plain(value: Any) -> Any:
+    """The value without ansible-inventory's marks of untrusted (never templated) strings."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def inventory_list(source, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = run_ansible("ansible-inventory", "-i", str(source), "--list", env=env)
+    assert result.returncode == 0, result.stderr
+    return plain(json.loads(result.stdout))
+
+
+def hosts_of(inventory: dict[str, Any], group: str) -> set[str]:
+    return set(inventory.get(group, {}).get("hosts", []))
+
+
+def children_of(inventory: dict[str, Any], group: str) -> set[str]:
+    return set(inventory.get(group, {}).get("children", []))
+
+
+@pytest.fixture
+def listed(city: CityFixture) -> dict[str, Any]:
+    return inventory_list(city.config)
+
+
+def load_plugin_module():
+    spec = importlib.util.spec_from_file_location("city_inventory_plugin", REPO / "plugins/inventory/city.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_organisation_groups_hold_their_workstations_and_their_servers(listed):
+    assert children_of(listed, "sodermalm") == {"sodermalm_workstations"}
+    assert hosts_of(listed, "sodermalm") == {"dc1", "fs1", "mail1"}
+    assert hosts_of(listed, "kulturnamnden") == {"dc1", "fs2", "mail1"}
+    assert children_of(listed, "sodermalm_workstations") == {"site_sod_rosenlund", "site_sod_katarina"}
+    assert hosts_of(listed, "site_sod_rosenlund") == {"sod-ws-00001", "sod-lt-00001"}
+    assert children_of(listed, "workstations") == {
+        "sodermalm_workstations", "utbildning_workstations", "kulturnamnden_workstations"}
+
+
+def test_stage_wave_and_network_groups(listed):
+    assert children_of(listed, "stage_1") == {"sodermalm", "utbildning"}
+    assert children_of(listed, "stage_2") == {"kulturnamnden"}
+    assert children_of(listed, "wave_1") == {"sodermalm", "utbildning"}
+    assert children_of(listed, "wave_2") == {"kulturnamnden"}
+    assert children_of(listed, "edu") == {"site_utb_sodermalmsskolan"}
+    assert children_of(listed, "admin") == {"site_sod_rosenlund", "site_sod_katarina",
+                                            "site_utb_hantverkargatan", "site_kul_kulturhuset"}
+
+
+def test_service_groups_under_servers(listed):
+    assert children_of(listed, "servers") == set(SERVICE_GROUPS)
+    assert hosts_of(listed, "domain_controllers") == {"dc1"}
+    assert hosts_of(listed, "file_servers") == hosts_of(listed, "print_servers") == {"fs1", "fs2"}
+    for group in ("mail_servers", "app_servers", "servicedesk_servers", "log_servers"):
+        assert hosts_of(listed, group) == {"mail1"}
+
+
+def test_workstation_hostvars(listed):
+    hostvars = listed["_meta"]["hostvars"]
+    assert {key: hostvars["sod-ws-00001"][key] for key in ("organisation", "site", "network", "asset")} == {
+        "organisation": "sodermalm",
+        "site": "sod_rosenlund",
+        "network": "admin",
+        "asset": {"serial": "CZC7451ABC", "model": "HP Compaq dc7800", "purchase_date": "2008-02-14",
+                  "assigned_user": "Åsa Öberg"},
+    }
+    assert hostvars["utb-ws-00002"]["network"] == "edu"
+    assert "ansible_host" not in hostvars["sod-ws-00001"]
+    assert "city_organisations" not in hostvars["sod-ws-00001"]
+
+
+def test_service_host_hostvars_and_city_vars(listed):
+    fs1 = listed["_meta"]["hostvars"]["fs1"]
+    keys = ("ansible_host", "datacentre", "datacentre_network", "services", "serves")
+    assert {key: fs1[key] for key in keys} == {
+        "ansible_host": "10.0.1.21",
+        "datacentre": "central",
+        "datacentre_network": "10.0.0.0/16",
+        "services": ["file", "print"],
+        "serves": ["sodermalm", "utbildning"],
+    }
+    assert sorted(fs1["city_organisations"]) == ["kulturnamnden", "sodermalm", "utbildning"]
+    assert fs1["city_organisations"]["utbildning"]["sites"][1]["name"] == "Södermalmsskolan"
+    assert fs1["city_transfer_period"] == {"start": "2009-01-01", "end": "2010-12-31"}
+
+
+def test_organisations_and_sites_options_choose_part_of_the_city(city):
+    city.write_config({"plugin": "city", "organisations": ["utbildning", "kulturnamnden"],
+                       "sites": ["utb_sodermalmsskolan"]})
+    listed = inventory_list(city.config)
+    assert set(listed["_meta"]["hostvars"]) == {"dc1", "fs1", "fs2", "mail1", "utb-ws-00002", "kul-ws-00001"}
+    assert "sodermalm" not in listed and "site_utb_hantverkargatan" not in listed
+    assert listed["_meta"]["hostvars"]["fs1"]["serves"] == ["utbildning"]
+
+
+def test_constructed_options_see_site_and_asset_vars(city):
+    city.write_config({"plugin": "city", "keyed_groups": [{"key": "network", "prefix": "net"}],
+                       "groups": {"bought_before_2006": "asset is defined and asset.purchase_date < '2006'"}})
+    listed = inventory_list(city.config)
+    assert hosts_of(listed, "net_edu") == {"utb-ws-00002"}
+    assert hosts_of(listed, "bought_before_2006") == {"kul-ws-00001"}
+
+
+def test_bad_data_stops_ansible_inventory_with_the_message(city):
+    city.edit_yaml("organisations/sodermalm.yml", lambda o: o.update(stage=3))
+    result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
+    assert result.returncode != 0
+    expected = f"{city.data}/organisations/sodermalm.yml: stage: expected one of 1, 2, got integer 3"
+    assert expected in result.stderr
+
+
+def test_missing_register_asks_for_make_register(city):
+    for path in (city.data / "register").iterdir():
+        path.unlink()
+    (city.data / "register").rmdir()
+    result = run_ansible("ansible-inventory", "-i", str(city.config), "--graph")
+    assert result.returncode != 0
+    expected = f"{city.data}/register: missing asset register: run `make register` to generate it"
+    assert expected in result.stderr
+
+
+def test_lab_follows_the_service_network_setting():
+    listed = inventory_list(REPO / "inventory/lab", env={"GEMENSAM_SERVICE_NETWORK": "10.77.0.0/24"})
+    hostvars = listed["_meta"]["hostvars"]
+    assert set(hostvars) == {"dc1", "dc2", "fs1", "print1", "mail1", "app1", "desk1", "log1"}
+    assert (hostvars["dc1"]["ansible_host"], hostvars["log1"]["ansible_host"]) == ("10.77.0.11", "10.77.0.71")
+    assert hostvars["dc1"]["datacentre_network"] == "10.77.0.0/24"
+    assert hosts_of(listed, "domain_controllers") == {"dc1", "dc2"}
+    assert hosts_of(listed, "servicedesk_servers") == {"desk1"}
+    assert hosts_of(listed, "log_servers") == {"log1"}
+    assert hosts_of(listed, "sodermalm") == set(hostvars)
+    assert children_of(listed, "utbildning_workstations") == {"site_utb_hantverkargatan",
+                                                               "site_utb_sodermalmsskolan"}
+
+
+def test_verify_file_accepts_city_configs_only(tmp_path):
+    plugin = load_plugin_module().InventoryModule()
+    for name in ("city.yml", "lab.city.yml", "hosts.yml", "city.yaml"):
+        (tmp_path / name).write_text("plugin: city\n", encoding="utf-8")
+    assert [plugin.verify_file(str(tmp_path / name)) for name in
+            ("city.yml", "lab.city.yml", "hosts.yml", "city.yaml", "missing.city.yml")] == [
+        True, True, False, False, False]
+
+
+def test_documented_defaults_are_the_models():
+    options = yaml.safe_load(load_plugin_module().DOCUMENTATION)["options"]
+    assert options["data_dir"]["default"] == city_model.DEFAULT_DATA_DIR
+    assert options["service_hosts"]["default"] == city_model.DEFAULT_SERVICE_HOSTS
+    assert options["service_network"]["env"] == [{"name": city_model.SERVICE_NETWORK_ENV}]
+    assert options["register"]["default"] is True
