@@ -2,14 +2,17 @@
 or a person would, against a lab that `make e2e` has brought up and converged.
 GEMENSAM_LAB_PREFIX and GEMENSAM_SERVICE_NETWORK name the lab."""
 
-import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab"))
+from lab_inventory import LabInventory
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,25 +21,10 @@ class Lab:
     def __init__(self):
         self.prefix = os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam")
         self.state_dir = REPO / ".lab" / self.prefix
-        inventory = json.loads(
-            subprocess.run(
-                ["ansible-inventory", "-i", "inventory/lab", "--list"],
-                cwd=REPO, check=True, capture_output=True, text=True,
-            ).stdout
-        )
-        self.hostvars = inventory["_meta"]["hostvars"]
-        self.groups = {name: self._members(inventory, name) for name in inventory
-                       if name != "_meta"}
+        inventory = LabInventory()
+        self.hostvars = inventory.hostvars
+        self.groups = {name: inventory.members(name) for name in inventory.group_names}
         self.servers = self.groups["servers"]
-
-    @classmethod
-    def _members(cls, inventory, group):
-        """Hosts of a group and of its child groups, as Ansible's groups[] gives them."""
-        entry = inventory.get(group, {})
-        found = list(entry.get("hosts", []))
-        for child in entry.get("children", []):
-            found += [host for host in cls._members(inventory, child) if host not in found]
-        return found
 
     def address(self, host):
         return self.hostvars[host]["ansible_host"]
@@ -73,7 +61,8 @@ def recap(output):
     """host -> {ok, changed, unreachable, failed, ...} from a PLAY RECAP."""
     hosts = {}
     for line in output.split("PLAY RECAP")[-1].splitlines():
-        match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        # Only count lines: profile_tasks also prints "role : task ---- 1.2s" here.
+        match = re.match(r"^(\S+)\s+:\s+(ok=\d+.*)$", line.strip())
         if match:
             hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
     return hosts
