@@ -1,0 +1,450 @@
+"""People from the personnel exports: read them, validate them, give them user names.
+
+HR exports one CSV file per organisation, named <organisation id>.csv, UTF-8, with the
+columns of PERSONNEL_HEADER (in any order; `end_date` may be empty, so may `title`).
+Values are read with surrounding blanks stripped. Blank lines are skipped.
+
+Validation follows city_model: every problem is collected, and one CityDataError lists
+them all, each naming the file, the line of the file (the header is line 1) and what is
+wrong. Nothing is returned until every file and the existing user names have been
+checked, so a caller that gets people back can write them all, and one that gets the
+error has written nothing.
+
+User names (sAMAccountName, at most 20 characters, lower case ASCII):
+
+    The base name is "<given name>.<surname>": the first of the given names and the whole
+    surname, each folded to ASCII (å, ä → a, ö → o, é → e, ü → u, ß → ss, æ → ae, ø → o)
+    with everything but the letters a-z dropped, so "Anna-Karin Ström-Lindqvist" gives
+    "annakarin.stromlindqvist" and "Lars af Klint" gives "lars.afklint". A base longer than
+    20 characters keeps only the first part of a hyphenated given name ("anna.stromlindqvist")
+    and is then cut to 20. A name already in the directory is kept unchanged for ever, so a
+    change of department, organisation or surname never renames anyone. A new person gets the
+    base, or base2, base3, ... (cut so that the whole stays within 20), taking the first not
+    already held by anyone in the directory or given to a new person with a lower employee id;
+    new people are named in employee-id order, so the outcome is deterministic. Bases contain
+    no digits, so a numbered name can never be someone else's base.
+
+Status, against `today`: "future" when start_date is after today (the person gets a user
+name and a mail address now, and their account is created disabled; the first run on or
+after the start date sees them "active" and enables it), "leaver" when end_date is before
+today (the end date is the last working day; the account is disabled, never deleted, and
+the name is never given to anyone else), otherwise "active". A leaver who has no user name
+in the directory never had an account: they get none (username and mail are None) and
+take no name from the people who stay.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import difflib
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:
+    from ansible.module_utils.city_model import (
+        Invalid,
+        Problems,
+        Reporter,
+        display_path,
+        iso_date,
+        natural_sort_key,
+        plural,
+    )
+except ImportError:  # the tools and the unit tests put module_utils itself on the path
+    from city_model import (  # type: ignore[no-redef]
+        Invalid,
+        Problems,
+        Reporter,
+        display_path,
+        iso_date,
+        natural_sort_key,
+        plural,
+    )
+
+PERSONNEL_HEADER = ("employee_id", "given_name", "surname", "organisation", "department", "title",
+                    "start_date", "end_date")
+OPTIONAL_COLUMNS = frozenset({"title", "end_date"})
+DEFAULT_MAIL_DOMAIN = "stockholm.se"
+# sAMAccountName, the pre-Windows 2000 logon name, has room for 20 characters.
+MAX_USERNAME_LENGTH = 20
+EMPLOYEE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}\Z")
+STATUSES = ("active", "future", "leaver")
+EXISTING_USERNAMES = "existing_usernames"
+
+# Letters that Unicode does not decompose into an ASCII letter and a mark (U+0131 is the
+# dotless i of Turkish).
+_TRANSLITERATIONS = str.maketrans({
+    "ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i",
+})
+_NAME_PARTS = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014]")
+# Windows-1252 bytes of å, ä, ö, é, ü and their capitals: a file that is not UTF-8 because
+# of them was most likely exported as Windows-1252 (Latin-1).
+_LATIN1_LETTERS = frozenset(b"\xe5\xe4\xf6\xe9\xfc\xc5\xc4\xd6\xc9\xdc")
+
+
+# ---------------------------------------------------------------------------
+# User names
+
+
+def fold(text: str) -> str:
+    """Lower case ASCII letters only: 'Ström-Öberg' → 'stromoberg'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_TRANSLITERATIONS))
+    return "".join(character for character in decomposed if "a" <= character <= "z")
+
+
+def username_base(given_name: str, surname: str) -> str:
+    """The name a new person is offered first (see the module's docstring).
+
+    Raises ValueError when either name has no letter that folds to a-z."""
+    given_parts: list[str] = []
+    for word in given_name.split():
+        given_parts = [part for part in map(fold, _NAME_PARTS.split(word)) if part]
+        if given_parts:
+            break
+    family = fold(surname)
+    if not given_parts:
+        raise ValueError(f"given_name {given_name!r} has no letter a user name can be made of")
+    if not family:
+        raise ValueError(f"surname {surname!r} has no letter a user name can be made of")
+    base = f"{''.join(given_parts)}.{family}"
+    if len(base) > MAX_USERNAME_LENGTH:
+        base = f"{given_parts[0]}.{family}"
+    return base[:MAX_USERNAME_LENGTH].rstrip(".")
+
+
+def numbered(base: str, number: int) -> str:
+    """base2, base3, ...: the base cut so that base and number fit in 20 characters."""
+    suffix = str(number)
+    return base[:MAX_USERNAME_LENGTH - len(suffix)].rstrip(".") + suffix
+
+
+def assign_usernames(people: Iterable[Mapping[str, Any]],
+                     existing: Mapping[str, str] | None = None) -> dict[str, str]:
+    """employee_id → user name for every person in `people` (each with employee_id,
+    given_name and surname).
+
+    `existing` maps employee ids to the names they hold in the directory: those people keep
+    them, and no one else is given any of them, whether or not its holder is in `people`.
+    Everyone else is named in employee-id order: the base, or the lowest numbered form of it
+    that is free. Names are compared without regard to case, as the directory does."""
+    existing = existing or {}
+    taken = {name.lower() for name in existing.values()}
+    usernames: dict[str, str] = {}
+    new_people = []
+    for person in people:
+        if person["employee_id"] in existing:
+            usernames[person["employee_id"]] = existing[person["employee_id"]]
+        else:
+            new_people.append(person)
+    next_number: dict[str, int] = {}
+    for person in sorted(new_people, key=lambda p: natural_sort_key(p["employee_id"])):
+        base = username_base(person["given_name"], person["surname"])
+        number = next_number.get(base, 1)
+        candidate = base if number == 1 else numbered(base, number)
+        while candidate in taken:
+            number += 1
+            candidate = numbered(base, number)
+        next_number[base] = number + 1
+        taken.add(candidate)
+        usernames[person["employee_id"]] = candidate
+    return usernames
+
+
+# ---------------------------------------------------------------------------
+# Reading the exports
+
+
+@dataclass(frozen=True)
+class PersonnelRow:
+    """One valid row of a personnel export."""
+
+    employee_id: str
+    given_name: str
+    surname: str
+    organisation: str
+    department: str
+    title: str
+    start_date: datetime.date
+    end_date: datetime.date | None
+    file: str
+    line: int
+
+    def status(self, today: datetime.date) -> str:
+        if self.start_date > today:
+            return "future"
+        if self.end_date is not None and self.end_date < today:
+            return "leaver"
+        return "active"
+
+
+class PersonnelReader:
+    """Validates personnel files against the organisations of the city, collecting problems."""
+
+    def __init__(self, organisations: Mapping[str, Mapping[str, Any]],
+                 problems: Problems | None = None) -> None:
+        self.organisations = organisations
+        self.problems = problems or Problems()
+        # employee id → (file, line) of its first row
+        self.employee_ids: dict[str, tuple[str, int]] = {}
+        self.rows: list[PersonnelRow] = []
+
+    def read_files(self, paths: Iterable[Path | str]) -> list[PersonnelRow]:
+        for path in paths:
+            self.read_file(Path(path))
+        return self.rows
+
+    def read_file(self, path: Path) -> None:
+        _PersonnelFile(self, path).read()
+
+    def check_existing(self, existing: Any, source: str = EXISTING_USERNAMES) -> None:
+        """The names the directory already holds: strings, each held by one person only."""
+        report = self.problems.reporter(source)
+        if not isinstance(existing, Mapping):
+            report("", "expected a mapping of employee id to user name")
+            return
+        holders: dict[str, str] = {}
+        for employee_id, username in existing.items():
+            if not isinstance(username, str) or not username.strip():
+                report(str(employee_id), f"expected a user name, got {username!r}")
+                continue
+            first = holders.setdefault(username.lower(), str(employee_id))
+            if first != str(employee_id):
+                report(str(employee_id), f"user name {username} is also held by employee {first}")
+
+    def claim_employee_id(self, employee_id: str, file: str, line: int) -> str | None:
+        """Where the id was first seen, if a row before this one has it."""
+        first = self.employee_ids.setdefault(employee_id, (file, line))
+        if first == (file, line):
+            return None
+        first_file, first_line = first
+        return f"line {first_line}" if first_file == file else f"{first_file} line {first_line}"
+
+
+class _PersonnelFile:
+    """One organisation's export, checked line by line."""
+
+    def __init__(self, reader: PersonnelReader, path: Path) -> None:
+        self.reader = reader
+        self.path = path
+        self.file = display_path(path)
+        self.report: Reporter = reader.problems.reporter(self.file)
+        self.organisation_id = path.stem if path.stem in reader.organisations else None
+        self.bad_lines: set[int] = set()
+
+    def read(self) -> None:
+        if self.organisation_id is None:
+            self.report("", self.unknown_file_organisation())
+        try:
+            content = self.path.read_bytes()
+        except OSError as problem:
+            self.report("", f"cannot be read: {problem.strerror}")
+            return
+        text = self.decode(content)
+        if not text.strip():
+            self.report("", "file is empty (expected the header line "
+                            f"{','.join(PERSONNEL_HEADER)})")
+            return
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        line = 0
+        try:
+            columns = self.check_header(next(reader))
+            if columns is None:
+                return
+            line = reader.line_num
+            for row in reader:
+                if row and not self.bad_lines.intersection(range(line + 1, reader.line_num + 1)):
+                    self.check_row(line + 1, row, columns)
+                line = reader.line_num
+        except csv.Error as problem:
+            self.report(f"line {line + 1}", f"malformed CSV: {problem}")
+
+    def unknown_file_organisation(self) -> str:
+        stem = self.path.stem
+        close = difflib.get_close_matches(stem, list(self.reader.organisations), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown organisation {stem}: a personnel file is named <organisation id>.csv{hint}"
+
+    def decode(self, content: bytes) -> str:
+        """The text; lines that are not UTF-8 are reported and later skipped."""
+        try:
+            return content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+        lines = content.split(b"\n")
+        decoded = []
+        bad_bytes = set()
+        for number, raw in enumerate(lines, start=1):
+            try:
+                decoded.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            except UnicodeDecodeError as problem:
+                byte = raw[problem.start]
+                bad_bytes.add(byte)
+                self.report(f"line {number}", f"not valid UTF-8 (byte 0x{byte:02X}, byte "
+                                              f"{problem.start + 1} of the line)")
+                self.bad_lines.add(number)
+                decoded.append(raw.decode("utf-8", errors="replace"))
+        if bad_bytes & _LATIN1_LETTERS:
+            self.report("", f"not UTF-8 on {plural(len(self.bad_lines), 'line')}: it looks like "
+                            "Windows-1252 (Latin-1); export the file as UTF-8")
+        return "\n".join(decoded)
+
+    def check_header(self, header: list[str]) -> dict[str, int] | None:
+        """Column name → index, or None after reporting what is wrong with the header."""
+        if 1 in self.bad_lines:
+            return None
+        names = [name.strip() for name in header]
+        problems = []
+        missing = [name for name in PERSONNEL_HEADER if name not in names]
+        if missing:
+            problems.append(f"missing {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)}")
+        for name in names:
+            if name not in PERSONNEL_HEADER:
+                close = difflib.get_close_matches(name, missing, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(f"unknown column {name!r}{hint}")
+        for name in sorted({name for name in names if name in PERSONNEL_HEADER and names.count(name) > 1}):
+            problems.append(f"column {name} appears more than once")
+        if problems:
+            self.report("line 1", f"header: {'; '.join(problems)} "
+                                  f"(expected {','.join(PERSONNEL_HEADER)})")
+            return None
+        return {name: names.index(name) for name in PERSONNEL_HEADER}
+
+    def check_row(self, line: int, row: list[str], columns: dict[str, int]) -> None:
+        where = f"line {line}"
+        if len(row) != len(PERSONNEL_HEADER):
+            self.report(where, f"expected {len(PERSONNEL_HEADER)} columns, got {len(row)}")
+            return
+        values = {name: row[index].strip() for name, index in columns.items()}
+        problems = [f"{name} is empty" for name in PERSONNEL_HEADER
+                    if not values[name] and name not in OPTIONAL_COLUMNS]
+        employee_id = values["employee_id"]
+        if employee_id:
+            problems.extend(self.check_employee_id(employee_id, line))
+        if values["given_name"] and values["surname"]:
+            try:
+                username_base(values["given_name"], values["surname"])
+            except ValueError as problem:
+                problems.append(str(problem))
+        organisation = self.check_organisation(values["organisation"], problems)
+        if organisation is not None and values["department"]:
+            problem = self.check_department(values["department"], organisation)
+            if problem:
+                problems.append(problem)
+        start_date = self.date(values, "start_date", problems)
+        end_date = self.date(values, "end_date", problems)
+        if start_date and end_date and end_date < start_date:
+            problems.append(f"end_date {end_date} is before start_date {start_date}")
+        for problem in problems:
+            self.report(where, problem)
+        if problems:
+            return
+        self.reader.rows.append(PersonnelRow(
+            employee_id=employee_id, given_name=values["given_name"], surname=values["surname"],
+            organisation=values["organisation"], department=values["department"], title=values["title"],
+            start_date=start_date, end_date=end_date, file=self.file, line=line))
+
+    def check_employee_id(self, employee_id: str, line: int) -> list[str]:
+        if not EMPLOYEE_ID.match(employee_id):
+            return [f"employee_id {employee_id!r} is not valid (1 to 20 ASCII letters, digits, "
+                    "'-' and '_', starting with a letter or digit)"]
+        first = self.reader.claim_employee_id(employee_id, self.file, line)
+        return [f"duplicate employee_id {employee_id} (first at {first})"] if first else []
+
+    def check_organisation(self, organisation_id: str, problems: list[str]) -> Mapping[str, Any] | None:
+        """The row's organisation if it is known, after adding any problem with it."""
+        if not organisation_id:
+            return None
+        organisation = self.reader.organisations.get(organisation_id)
+        if organisation is None:
+            close = difflib.get_close_matches(organisation_id, list(self.reader.organisations), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"unknown organisation {organisation_id}{hint}")
+        elif self.organisation_id is not None and organisation_id != self.organisation_id:
+            problems.append(f"organisation {organisation_id} differs from the file's organisation "
+                            f"{self.organisation_id} (one file per organisation)")
+        return organisation
+
+    @staticmethod
+    def check_department(department_id: str, organisation: Mapping[str, Any]) -> str | None:
+        departments = {d["id"]: d.get("name", "") for d in organisation.get("departments") or [] if d}
+        if department_id in departments:
+            return None
+        by_name = [key for key, name in departments.items() if name.casefold() == department_id.casefold()]
+        close = by_name or difflib.get_close_matches(department_id, list(departments), n=1)
+        hint = (f" (use its id '{by_name[0]}')" if by_name
+                else f" (did you mean '{close[0]}'?)" if close
+                else f" (departments: {', '.join(departments)})")
+        return f"unknown department {department_id} of organisation {organisation['id']}{hint}"
+
+    @staticmethod
+    def date(values: dict[str, str], name: str, problems: list[str]) -> datetime.date | None:
+        if not values[name]:
+            return None
+        try:
+            return iso_date(values[name])
+        except Invalid as problem:
+            problems.append(f"{name}: {problem}")
+            return None
+
+
+# ---------------------------------------------------------------------------
+# People
+
+
+def person_record(row: PersonnelRow, username: str | None, *, today: datetime.date,
+                  mail_domain: str = DEFAULT_MAIL_DOMAIN) -> dict[str, Any]:
+    """A person as the roles get them: JSON values only, dates as ISO text."""
+    return {
+        "employee_id": row.employee_id,
+        "given_name": row.given_name,
+        "surname": row.surname,
+        "display_name": f"{row.given_name} {row.surname}",
+        "organisation": row.organisation,
+        "department": row.department,
+        "title": row.title,
+        "start_date": row.start_date.isoformat(),
+        "end_date": row.end_date.isoformat() if row.end_date else None,
+        "username": username,
+        "mail": f"{username}@{mail_domain}" if username else None,
+        "status": row.status(today),
+    }
+
+
+def load_people(paths: Iterable[Path | str], organisations: Mapping[str, Mapping[str, Any]], *,
+                existing: Mapping[str, str] | None = None, today: datetime.date | None = None,
+                mail_domain: str = DEFAULT_MAIL_DOMAIN) -> list[dict[str, Any]]:
+    """Every person in the files, in employee-id order, with user name, mail and status.
+
+    `organisations` is the city's (City.organisations); `existing` maps employee ids to the
+    user names the directory holds. Raises CityDataError listing every problem in the files
+    and in `existing` before returning anything."""
+    existing = {} if existing is None else existing
+    today = today or datetime.date.today()
+    reader = PersonnelReader(organisations)
+    rows = reader.read_files(paths)
+    reader.check_existing(existing)
+    reader.problems.raise_if_any()
+    # Ansible may hand over numeric employee ids as integers (YAML keys).
+    existing = {str(employee_id): username for employee_id, username in existing.items()}
+    # Leavers without an account never get one, so they take no name from those who stay.
+    named = [row for row in rows if row.status(today) != "leaver" or row.employee_id in existing]
+    usernames = assign_usernames(
+        [{"employee_id": r.employee_id, "given_name": r.given_name, "surname": r.surname} for r in named],
+        existing)
+    rows = sorted(rows, key=lambda row: natural_sort_key(row.employee_id))
+    return [person_record(row, usernames.get(row.employee_id), today=today, mail_domain=mail_domain)
+            for row in rows]
+
+
+def status_counts(people: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for person in people:
+        counts[person["status"]] += 1
+    return counts
