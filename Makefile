@@ -72,7 +72,7 @@ lab-down: venv
 	$(BIN)/ansible-playbook playbooks/lab/down.yml
 
 validate: setup
-	$(BIN)/python tools/validate_city.py inventory/stockholm
+	env -u GEMENSAM_SERVICE_NETWORK $(BIN)/python tools/validate_city.py inventory/stockholm
 	$(BIN)/python tools/validate_city.py inventory/lab
 
 ## Tests ----------------------------------------------------------------------

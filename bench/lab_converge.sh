@@ -10,7 +10,7 @@ export GEMENSAM_SERVICE_NETWORK=${BENCH_SUBNET:-10.89.201.0/24}
 log=$(mktemp -d)
 trap 'ansible-playbook playbooks/lab/down.yml >"$log/down.log" 2>&1; rm -rf "$log"' EXIT
 
-seconds() { local start=$SECONDS; "$@" >"$log/last.log" 2>&1 || { tail -30 "$log/last.log"; exit 1; }; echo $((SECONDS - start)); }
+seconds() { local start=$SECONDS; "$@" >"$log/last.log" 2>&1 || { tail -30 "$log/last.log" >&2; exit 1; }; echo $((SECONDS - start)); }
 
 up=$(seconds ansible-playbook playbooks/lab/up.yml)
 first=$(seconds ansible-playbook playbooks/site.yml)

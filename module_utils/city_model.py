@@ -25,6 +25,7 @@ import ipaddress
 import itertools
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,6 +75,13 @@ ORGANISATION_CODE = re.compile(r"[A-Z]{2,5}\Z")
 # Workstations and servers join one AD domain: NetBIOS limits names to 15 characters.
 HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?\Z")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+# A CUPS queue name that every client (IPP, Windows point-and-print, lpr) accepts unquoted.
+PRINTER_QUEUE = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
+# How the print server reaches a printer: raw TCP (JetDirect), IPP or LPD. Anything else
+# (usb:, file:, smb: to an old Windows print server) has no place in the consolidated service.
+PRINTER_URI_SCHEMES = ("socket", "ipp", "ipps", "lpd")
+# A driver reference: `everywhere` (IPP Everywhere) or what `lpinfo -m` lists.
+PRINTER_DRIVER = re.compile(r"\S+\Z")
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +307,36 @@ def ip_address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         raise Invalid(f"{value} is not a valid IP address") from None
 
 
+def printer_queue(value: Any) -> str:
+    if not PRINTER_QUEUE.match(text(value)):
+        raise Invalid(f"{value!r} is not a valid printer queue name (lowercase ASCII letters, digits and "
+                      "'-', starting with a letter, at most 63 characters)")
+    return value
+
+
+def printer_driver(value: Any) -> str:
+    if not PRINTER_DRIVER.match(text(value)):
+        raise Invalid(f"{value!r} is not a driver reference ('everywhere' or a model from `lpinfo -m`, "
+                      "without spaces)")
+    return value
+
+
+def device_uri(value: Any) -> str:
+    """A printer's device URI: an allowed scheme and a host."""
+    parts = urllib.parse.urlsplit(text(value))
+    if parts.scheme not in PRINTER_URI_SCHEMES:
+        raise Invalid(f"{value!r} has scheme {parts.scheme or 'none'!r}, expected one of "
+                      f"{', '.join(PRINTER_URI_SCHEMES)}")
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise Invalid(f"{value!r} has an invalid port") from None
+    if not host or any(character.isspace() for character in value):
+        raise Invalid(f"{value!r} is not a valid device URI (expected {parts.scheme}://HOST...)")
+    return value
+
+
 def serves(value: Any, where: str, report: Reporter) -> str | list[str] | None:
     if value == SERVES_ALL:
         return SERVES_ALL
@@ -319,13 +357,20 @@ WAVE = Record({
 })
 TRANSFER = Record({"period": PERIOD, "waves": list_of(WAVE)})
 
+PRINTER = Record({
+    "name": leaf(printer_queue),
+    "location": leaf(text),
+    "driver": leaf(printer_driver),
+    "device_uri": leaf(device_uri),
+})
 SITE = Record({
     "id": leaf(identifier),
     "name": leaf(text),
     "address": leaf(text),
     "network": leaf(one_of(*NETWORK_KINDS)),
     "cidr": leaf(network),
-})
+    "printers": list_of(PRINTER),
+}, optional=["printers"])
 DEPARTMENT = Record({"id": leaf(identifier), "name": leaf(text)})
 LEGACY_SERVER = Record({
     "name": leaf(hostname),
@@ -425,7 +470,9 @@ def organisations_as_vars(city: City) -> dict[str, dict[str, Any]]:
 
 
 def _organisation_as_vars(org: dict[str, Any], waves: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    sites = [dict(site, cidr=str(site["cidr"])) for site in org["sites"]]
+    sites = [dict(site, cidr=str(site["cidr"]),
+                  printers=[dict(printer) for printer in site.get("printers", [])])
+             for site in org["sites"]]
     return {
         "code": org["code"],
         "name": org["name"],
@@ -541,6 +588,7 @@ class _Loader:
         self.hostnames: dict[str, str] = {}
         self.networks: list[_Network] = []
         self.sites: dict[str, _SiteEntry] = {}
+        self.printer_queues: dict[str, str] = {}
         # Organisations whose file could not be read: their problem is reported once, and
         # references to them elsewhere are not reported again as unknown.
         self.unreadable: set[str] = set()
@@ -693,6 +741,7 @@ class _Loader:
                 continue
             self.sites[site["id"]] = _SiteEntry(organisation["id"], site, display_path(path), where,
                                                 reference)
+            self.check_printers(organisation, site, where, path, report)
             if {"network", "cidr"} - site.keys():
                 continue
             plan = ADDRESS_PLAN[site["network"]]
@@ -701,6 +750,38 @@ class _Loader:
                                         f"address plan {plan}")
             self.claim_network(_Network(site["cidr"], f"site {site['id']} ({organisation['id']})",
                                         display_path(path), f"{where}.cidr", f"{reference}.cidr"))
+
+    def check_printers(self, organisation: dict[str, Any], site: dict[str, Any], where: str, path: Path,
+                       report: Reporter) -> None:
+        """Queue names are unique across the city and carry the organisation's prefix; a
+        printer reached over raw TCP by address stands on its site's network."""
+        prefix = f"{organisation['code'].lower()}-" if "code" in organisation else None
+        for index, printer in enumerate(site.get("printers") or []):
+            if printer is None:
+                continue
+            at = f"{where}.printers[{index}]"
+            name = printer.get("name")
+            if name is not None:
+                first = first_claim(self.printer_queues, name, f"{self.label(path)} {at}")
+                if first:
+                    report(f"{at}.name", f"duplicate printer queue {name} (first in {first})")
+                elif prefix and not name.startswith(prefix):
+                    report(f"{at}.name", f"printer queue {name} does not start with the organisation's "
+                                         f"prefix {prefix}")
+            if "device_uri" in printer and "cidr" in site:
+                self.check_printer_address(printer["device_uri"], site, f"{at}.device_uri", report)
+
+    @staticmethod
+    def check_printer_address(uri: str, site: dict[str, Any], where: str, report: Reporter) -> None:
+        parts = urllib.parse.urlsplit(uri)
+        if parts.scheme != "socket":
+            return
+        try:
+            address = ipaddress.ip_address(parts.hostname or "")
+        except ValueError:
+            return
+        if address not in site["cidr"]:
+            report(where, f"{address} is outside the network {site['cidr']} of site {site['id']}")
 
     @staticmethod
     def check_departments(organisation: dict[str, Any], report: Reporter) -> None:

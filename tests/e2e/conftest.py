@@ -2,6 +2,7 @@
 or a person would, against a lab that `make e2e` has brought up and converged.
 GEMENSAM_LAB_PREFIX and GEMENSAM_SERVICE_NETWORK name the lab."""
 
+import json
 import os
 import re
 import subprocess
@@ -35,16 +36,24 @@ class Lab:
             "-o", "ConnectTimeout=10", *options, "-l", user, host,
         ]
 
-    def ssh(self, host, command, user="automation", check=True, options=()):
+    def ssh(self, host, command, user="automation", check=True, options=(), stdin=None):
         result = subprocess.run(
             [*self.ssh_args(host, user, *options), command],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=120, input=stdin,
         )
         if check and result.returncode != 0:
             raise AssertionError(
                 f"ssh {user}@{host} {command!r} failed ({result.returncode}): {result.stderr}"
             )
         return result
+
+    def var(self, host, name):
+        """A variable as Ansible resolves it for host, secrets from the lab's files included."""
+        result = subprocess.run(
+            ["ansible", host, "-o", "-m", "ansible.builtin.debug", "-a", f"var={name}"],
+            cwd=REPO, check=True, capture_output=True, text=True,
+        )
+        return json.loads(result.stdout.split("=>", 1)[1])[name]
 
     def playbook(self, *args):
         return subprocess.run(

@@ -1,0 +1,282 @@
+"""LDAP access to a Samba (or any Active Directory) domain controller for the ad_* modules.
+
+The modules run on the domain controller and bind over LDAPS to its own name, as the
+directory role's tree does: Samba refuses simple binds without TLS, and AD only accepts
+passwords (unicodePwd) over an encrypted connection.
+
+python-ldap is imported when a connection is opened, never at import time, so the unit
+tests put a fake `ldap` module in sys.modules and the module documentation can be read
+where python-ldap is not installed. Everything else here is plain Python: escaping of
+filters and DN values (RFC 4515, RFC 4514), DN comparison, userAccountControl bits and
+the password encoding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# userAccountControl bits (MS-ADTS 2.2.16).
+ACCOUNTDISABLE = 0x0002
+NORMAL_ACCOUNT = 0x0200
+
+# Active Directory answers at most MaxPageSize (1000) entries to one search; queries that
+# name entries are cut into chunks well below that.
+SEARCH_CHUNK = 200
+
+CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "server_uri": {"type": "str", "required": True},
+    "bind_dn": {"type": "str", "required": True},
+    "bind_pw": {"type": "str", "required": True, "no_log": True},
+    "ca_path": {"type": "path"},
+    "validate_certs": {"type": "bool", "default": True},
+    "search_base": {"type": "str"},
+}
+
+
+class DirectoryError(Exception):
+    """A problem the module reports as its failure message."""
+
+
+def import_ldap() -> Any:
+    try:
+        return importlib.import_module("ldap")
+    except ImportError as error:
+        raise DirectoryError("python-ldap is required on the host the module runs on "
+                             "(Debian: python3-ldap)") from error
+
+
+# ---------------------------------------------------------------------------
+# Plain helpers
+
+
+def escape_filter(value: str) -> str:
+    """A value for an LDAP filter (RFC 4515)."""
+    out = []
+    for character in value:
+        if character in "*()\\\0":
+            out.append(f"\\{ord(character):02x}")
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+def escape_rdn(value: str) -> str:
+    """A value for an RDN (RFC 4514): 'Öberg, Åsa' → 'Öberg\\, Åsa'."""
+    escaped = "".join(f"\\{c}" if c in ',+"\\<>;=' else c for c in value)
+    if escaped.startswith((" ", "#")):
+        escaped = "\\" + escaped
+    if escaped.endswith(" ") and not escaped.endswith("\\ "):
+        escaped = escaped[:-1] + "\\ "
+    return escaped
+
+
+def split_dn(dn: str) -> list[str]:
+    """The RDNs of a DN, split at unescaped commas, still escaped."""
+    parts, current, escaped = [], [], False
+    for character in dn:
+        if escaped:
+            current.append(character)
+            escaped = False
+        elif character == "\\":
+            current.append(character)
+            escaped = True
+        elif character == ",":
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(character)
+    if current or parts:
+        parts.append("".join(current).strip())
+    return parts
+
+
+def normalise_dn(dn: str) -> str:
+    """A DN for comparison: AD compares DNs without regard to case or blanks around RDNs."""
+    return ",".join(rdn.casefold() for rdn in split_dn(dn))
+
+
+def parent_dn(dn: str) -> str:
+    return ",".join(split_dn(dn)[1:])
+
+
+def first_rdn(dn: str) -> str:
+    return split_dn(dn)[0]
+
+
+def same_dn(one: str, other: str) -> bool:
+    return normalise_dn(one) == normalise_dn(other)
+
+
+def encode_password(password: str) -> bytes:
+    """unicodePwd: the password in double quotes, UTF-16LE (MS-ADTS 3.1.1.3.1.5.2)."""
+    return f'"{password}"'.encode("utf-16-le")
+
+
+def account_control(current: int | None, enabled: bool) -> int:
+    """userAccountControl with the ACCOUNTDISABLE bit as wanted and NORMAL_ACCOUNT set;
+    every other bit is kept as it is."""
+    value = NORMAL_ACCOUNT if current is None else current | NORMAL_ACCOUNT
+    return (value & ~ACCOUNTDISABLE) | (0 if enabled else ACCOUNTDISABLE)
+
+
+def text(values: Iterable[bytes] | None) -> list[str]:
+    return [value.decode("utf-8") if isinstance(value, bytes) else str(value) for value in values or []]
+
+
+def chunks(items: list[Any], size: int = SEARCH_CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class Entry:
+    """A search result with case-insensitive attribute names and text values."""
+
+    def __init__(self, dn: str, attributes: Mapping[str, Iterable[bytes]]) -> None:
+        self.dn = dn
+        self.attributes = {name.lower(): text(values) for name, values in attributes.items()}
+
+    def get(self, name: str) -> str | None:
+        values = self.attributes.get(name.lower())
+        return values[0] if values else None
+
+    def all(self, name: str) -> list[str]:
+        return self.attributes.get(name.lower(), [])
+
+
+# ---------------------------------------------------------------------------
+# The connection
+
+
+class Directory:
+    """A bound connection to a domain controller.
+
+    `check_mode` turns every write into a no-op that is still counted in `writes`, so that
+    callers report what would change the same way in both modes."""
+
+    def __init__(self, params: Mapping[str, Any], check_mode: bool = False) -> None:
+        self.params = params
+        self.check_mode = check_mode
+        self.ldap = import_ldap()
+        self.writes: list[tuple[str, str]] = []
+        self.connection = self._bind()
+        self.base = params.get("search_base") or self._default_naming_context()
+
+    @property
+    def encrypted(self) -> bool:
+        return self.params["server_uri"].lower().startswith(("ldaps://", "ldapi://"))
+
+    def _bind(self) -> Any:
+        ldap = self.ldap
+        params = self.params
+        try:
+            if params.get("ca_path"):
+                ldap.set_option(ldap.OPT_X_TLS_CACERTFILE, params["ca_path"])
+            if not params.get("validate_certs", True):
+                ldap.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_NEVER)
+            connection = ldap.initialize(params["server_uri"])
+            connection.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+            # AD hands out referrals to other partitions; follow none of them.
+            connection.set_option(ldap.OPT_REFERRALS, 0)
+            connection.simple_bind_s(params["bind_dn"], params["bind_pw"])
+        except ldap.LDAPError as error:
+            raise DirectoryError(f"Cannot bind to {params['server_uri']} as {params['bind_dn']}: "
+                                 f"{describe(error)}") from error
+        return connection
+
+    def _default_naming_context(self) -> str:
+        results = self.search("", "(objectClass=*)", ["defaultNamingContext"], scope="base")
+        base = results[0].get("defaultNamingContext") if results else None
+        if not base:
+            raise DirectoryError("The server's root DSE names no defaultNamingContext: set search_base")
+        return base
+
+    def search(self, base: str, ldap_filter: str, attributes: list[str],
+               scope: str = "subtree") -> list[Entry]:
+        ldap = self.ldap
+        scopes = {"base": ldap.SCOPE_BASE, "onelevel": ldap.SCOPE_ONELEVEL, "subtree": ldap.SCOPE_SUBTREE}
+        try:
+            results = self.connection.search_s(base, scopes[scope], ldap_filter, attributes)
+        except ldap.NO_SUCH_OBJECT:
+            return []
+        except ldap.LDAPError as error:
+            raise DirectoryError(f"Search of {base or 'the root DSE'} for {ldap_filter} failed: "
+                                 f"{describe(error)}") from error
+        # Referrals come back with a DN of None.
+        return [Entry(dn, attrs) for dn, attrs in results if dn is not None]
+
+    def find(self, object_class: str, attribute: str, values: Iterable[str],
+             attributes: list[str]) -> list[Entry]:
+        """Entries of the class whose attribute has one of the values, in chunked searches."""
+        wanted = sorted(set(values))
+        found: list[Entry] = []
+        for chunk in chunks(wanted):
+            alternatives = "".join(f"({attribute}={escape_filter(value)})" for value in chunk)
+            ldap_filter = f"(&(objectClass={object_class})(|{alternatives}))"
+            found.extend(self.search(self.base, ldap_filter, attributes))
+        return found
+
+    def entry(self, dn: str, attributes: list[str]) -> Entry | None:
+        results = self.search(dn, "(objectClass=*)", attributes, scope="base")
+        return results[0] if results else None
+
+    def values_of(self, entry: Entry, attribute: str) -> list[str]:
+        """All values of a multi-valued attribute, also when the server returns them in ranges
+        (AD's range retrieval: 'member;range=0-1499')."""
+        name = attribute.lower()
+        ranged = [key for key in entry.attributes if key.startswith(name + ";range=")]
+        if not ranged:
+            return entry.all(attribute)
+        values: list[str] = []
+        key = ranged[0]
+        while True:
+            values.extend(entry.attributes[key])
+            low_high = key.split("=", 1)[1]
+            high = low_high.split("-", 1)[1]
+            if high == "*":
+                return values
+            more = self.entry(entry.dn, [f"{attribute};range={int(high) + 1}-*"])
+            keys = [k for k in (more.attributes if more else {}) if k.startswith(name + ";range=")]
+            if not keys:
+                return values
+            entry, key = more, keys[0]
+
+    # Writes: recorded, and skipped in check mode.
+
+    def _write(self, action: str, dn: str, call: Any, *args: Any) -> None:
+        self.writes.append((action, dn))
+        if self.check_mode:
+            return
+        try:
+            call(*args)
+        except self.ldap.LDAPError as error:
+            raise DirectoryError(f"Cannot {action} {dn}: {describe(error)}") from error
+
+    def add(self, dn: str, attributes: Mapping[str, list[bytes]]) -> None:
+        self._write("add", dn, self.connection.add_s, dn, list(attributes.items()))
+
+    def modify(self, dn: str, changes: list[tuple[int, str, list[bytes] | None]]) -> None:
+        if changes:
+            self._write("modify", dn, self.connection.modify_s, dn, changes)
+
+    def move(self, dn: str, new_rdn: str, new_parent: str) -> None:
+        self._write("move", dn, self.connection.rename_s, dn, new_rdn, new_parent, True)
+
+    def delete(self, dn: str) -> None:
+        self._write("delete", dn, self.connection.delete_s, dn)
+
+    def close(self) -> None:
+        # Closing is best effort: the work is done.
+        with contextlib.suppress(Exception):
+            self.connection.unbind_s()
+
+
+def describe(error: Exception) -> str:
+    """python-ldap's errors carry a dict with 'desc' and often 'info' (Samba's reason)."""
+    detail = error.args[0] if error.args else error
+    if isinstance(detail, dict):
+        parts = [str(detail.get("desc", "")), str(detail.get("info", ""))]
+        return ": ".join(part for part in parts if part) or repr(error)
+    return str(detail)

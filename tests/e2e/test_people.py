@@ -1,0 +1,118 @@
+"""People from the personnel files, as they meet the directory: they log in
+(Kerberos) with the password handed to them, on either domain controller; a
+leaver is locked out and a mover changes groups when the files say so."""
+
+import csv
+import json
+import shutil
+
+import pytest
+import yaml
+from conftest import REPO
+
+PERSONNEL = REPO / "inventory/lab/data/personnel"
+
+
+@pytest.fixture(scope="module")
+def realm(lab):
+    return lab.hostvars["dc1"]["baseline_domain"].upper()
+
+
+@pytest.fixture(scope="module")
+def passwords(lab):
+    return yaml.safe_load((lab.state_dir / "secrets/initial-passwords.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def sodermalm_person(passwords):
+    """A Södermalm employee, still employed, whose name has å, ä or ö in it."""
+    with open(PERSONNEL / "sodermalm.csv", encoding="utf-8") as export:
+        rows = [row for row in csv.DictReader(export) if not row["end_date"]]
+    row = next(r for r in rows if set("åäöÅÄÖ") & set(r["given_name"] + r["surname"]))
+    # The user name comes from the directory itself, found by employee id.
+    return row
+
+
+def username_of(lab, employee_id):
+    result = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
+                            f"'(employeeID={employee_id})' sAMAccountName")
+    return next(line.split(": ", 1)[1] for line in result.stdout.splitlines()
+                if line.startswith("sAMAccountName: "))
+
+
+def members(lab, group):
+    return lab.ssh("dc1", f"sudo samba-tool group listmembers {group}").stdout.split()
+
+
+def kinit(lab, dc, principal, password):
+    return lab.ssh(dc, f"KRB5CCNAME=FILE:/tmp/e2e-cc kinit {principal} && "
+                       "KRB5CCNAME=FILE:/tmp/e2e-cc klist; kdestroy -c FILE:/tmp/e2e-cc",
+                   check=False, stdin=password + "\n")
+
+
+def test_a_person_logs_in_with_the_password_handed_to_them(lab, realm, passwords, sodermalm_person):
+    user = username_of(lab, sodermalm_person["employee_id"])
+    result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user])
+    assert f"Default principal: {user}@{realm}" in result.stdout, result.stderr
+    assert user in members(lab, "SOD-Personal")
+
+
+def test_a_wrong_password_is_refused(lab, realm, passwords, sodermalm_person):
+    user = username_of(lab, sodermalm_person["employee_id"])
+    result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user] + "x")
+    assert "Default principal" not in result.stdout
+
+
+def test_with_dc1_stopped_people_still_log_in_through_dc2(lab, realm, passwords, sodermalm_person):
+    user = username_of(lab, sodermalm_person["employee_id"])
+    lab.ssh("dc1", "sudo systemctl stop samba-ad-dc")
+    try:
+        result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user])
+        assert f"Default principal: {user}@{realm}" in result.stdout, result.stderr
+    finally:
+        lab.ssh("dc1", "sudo systemctl start samba-ad-dc")
+
+
+def run_people(lab, tmp_path, change):
+    """Runs the directory's people tasks on a copy of the personnel files with one row changed."""
+    copy = tmp_path / "personnel"
+    shutil.copytree(PERSONNEL, copy)
+    path = copy / "sodermalm.csv"
+    with open(path, encoding="utf-8") as export:
+        rows = list(csv.DictReader(export))
+    change(rows)
+    with open(path, "w", encoding="utf-8", newline="") as export:
+        writer = csv.DictWriter(export, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    files = sorted(str(p) for p in copy.glob("*.csv"))
+    result = lab.playbook("playbooks/directory.yml", "--tags", "role::directory:people",
+                          "-e", json.dumps({"directory_personnel_files": files}))
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_a_leaver_can_no_longer_log_in_and_a_mover_changes_groups(
+        lab, realm, passwords, sodermalm_person, tmp_path):
+    employee = sodermalm_person["employee_id"]
+    user = username_of(lab, employee)
+    old_group = f"SOD-Avd-{sodermalm_person['department']}"
+    new_department = "stadsmiljo" if sodermalm_person["department"] != "stadsmiljo" else "forskola"
+
+    def move(rows):
+        next(r for r in rows if r["employee_id"] == employee)["department"] = new_department
+    run_people(lab, tmp_path / "mover", move)
+    assert user in members(lab, f"SOD-Avd-{new_department}")
+    assert user not in members(lab, old_group)
+    assert username_of(lab, employee) == user, "a move must not rename anyone"
+
+    def leave(rows):
+        next(r for r in rows if r["employee_id"] == employee)["end_date"] = "2010-06-30"
+    try:
+        run_people(lab, tmp_path / "leaver", leave)
+        result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user])
+        assert "Default principal" not in result.stdout
+        assert "revoked" in result.stderr.lower() or "disabled" in result.stderr.lower(), result.stderr
+    finally:
+        # The files as committed: the person is back in their department and enabled.
+        run_people(lab, tmp_path / "restore", lambda rows: None)
+    assert user in members(lab, old_group)
