@@ -30,3 +30,7 @@ ssh_cfg=".lab/$GEMENSAM_LAB_PREFIX/ssh_config"
 ssh -F "$ssh_cfg" fs1 'sudo apt-get install -y -qq lynis >/dev/null 2>&1; sudo lynis audit system --quick --no-colors >/dev/null 2>&1; sudo grep -E "^hardening_index=" /var/log/lynis-report.dat' \
   | sed 's/hardening_index=/Lynis hardening index on fs1: /'
 ssh -F "$ssh_cfg" fs1 'sudo grep -E "^suggestion\[\]=" /var/log/lynis-report.dat | cut -d"|" -f1,2 | sed "s/suggestion\[\]=/  suggestion: /"' | head -40
+
+echo
+echo "== people in the directory (bench/people.sh)"
+bench/people.sh
