@@ -17,7 +17,7 @@ first=$(seconds ansible-playbook playbooks/site.yml)
 rerun=$(seconds ansible-playbook playbooks/site.yml)
 changed=$(grep -Eo 'changed=[0-9]+' "$log/last.log" | awk -F= '{s+=$2} END {print s+0}')
 noop=$(seconds ansible-playbook bench/noop.yml)
-hosts=$(ansible-inventory -i inventory/lab --graph servers | grep -c -- '--')
+hosts=$(ansible-inventory -i inventory/lab --graph servers | grep -c -- '--[^@]')
 
 echo "lab: $hosts hosts"
 echo "create lab hosts:        ${up} s"

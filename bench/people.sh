@@ -24,7 +24,7 @@ seconds() { local start=$SECONDS; "$@"; echo $((SECONDS - start)); }
 first=$(seconds people "$work"/*.csv)
 rerun=$(seconds people "$work"/*.csv)
 changed=$(grep -Eo '^dc1 .*changed=[0-9]+' "$work/run.log" | grep -Eo 'changed=[0-9]+' | cut -d= -f2)
-people inventory/lab/data/personnel/*.csv   # the lab's own people again
+people "$PWD"/inventory/lab/data/personnel/*.csv   # the lab's own people again
 
 echo "people in the export:    $count (Bromma) + the lab's others"
 echo "first run (create):      ${first} s"
