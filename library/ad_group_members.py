@@ -29,25 +29,6 @@ description:
     missing member is reported as added instead, since an earlier task that creates it wrote
     nothing in check mode.
 options:
-  server_uri:
-    description: LDAP URI of the domain controller, for example C(ldaps://dc1.stad.stockholm.test).
-    type: str
-    required: true
-  bind_dn:
-    description: The account to bind as (a DN or a user principal name).
-    type: str
-    required: true
-  bind_pw:
-    description: Its password.
-    type: str
-    required: true
-  ca_path:
-    description: CA certificate file the server's certificate is validated against.
-    type: path
-  validate_certs:
-    description: Validate the server's certificate. Only for tests.
-    type: bool
-    default: true
   search_base:
     description: Where groups and members are looked for. The domain if unset.
     type: str
@@ -87,6 +68,7 @@ options:
     default: exact
 extends_documentation_fragment:
   - action_common_attributes
+  - samba_ldap
 attributes:
   check_mode:
     support: full

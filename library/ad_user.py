@@ -39,25 +39,6 @@ description:
     different accounts, a name given twice) fails the task with nothing written.
   - The options follow M(microsoft.ad.user) where they overlap.
 options:
-  server_uri:
-    description: LDAP URI of the domain controller, for example C(ldaps://dc1.stad.stockholm.test).
-    type: str
-    required: true
-  bind_dn:
-    description: The account to bind as (a DN or a user principal name).
-    type: str
-    required: true
-  bind_pw:
-    description: Its password.
-    type: str
-    required: true
-  ca_path:
-    description: CA certificate file the server's certificate is validated against.
-    type: path
-  validate_certs:
-    description: Validate the server's certificate. Only for tests.
-    type: bool
-    default: true
   search_base:
     description: Where users are looked for. The domain (the root DSE's C(defaultNamingContext)) if unset.
     type: str
@@ -181,6 +162,7 @@ options:
     type: str
 extends_documentation_fragment:
   - action_common_attributes
+  - samba_ldap
 attributes:
   check_mode:
     support: full

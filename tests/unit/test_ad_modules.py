@@ -4,15 +4,14 @@ LDAP connection faked. Each write the modules make is checked in the fake direct
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import fake_ldap
 import pytest
 import samba_ldap
 import yaml
-from city_fixture import REPO
 from fake_ldap import BASE
+from module_runner import load_doc_fragment, load_library_module, run_library_module
 
 USERS = f"OU=Users,OU=SOD,OU=Organisationer,{BASE}"
 BRO_USERS = f"OU=Users,OU=BRO,OU=Organisationer,{BASE}"
@@ -39,14 +38,6 @@ ASA = {
 ASA_DN = f"CN=asa.oberg,{USERS}"
 
 
-class Exited(Exception):
-    pass
-
-
-class Failed(Exception):
-    pass
-
-
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> fake_ldap.Server:
     server = fake_ldap.Server()
@@ -54,12 +45,11 @@ def server(monkeypatch: pytest.MonkeyPatch) -> fake_ldap.Server:
     return server
 
 
+MODULE_UTILS = {"samba_ldap": samba_ldap}
+
+
 def load(name: str):
-    sys.modules.setdefault("ansible.module_utils.samba_ldap", samba_ldap)
-    spec = importlib.util.spec_from_file_location(name, REPO / f"library/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_library_module(name, MODULE_UTILS)
 
 
 def run(
@@ -70,25 +60,11 @@ def run(
     diff: bool = True,
     **arguments,
 ) -> dict:
-    from ansible.module_utils import basic
-    from ansible.module_utils.testing import patch_module_args
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        raise Failed(result)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    with (
-        patch_module_args(
-            {**CONNECTION, **arguments, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
-        ),
-        pytest.raises((Exited, Failed)) as outcome,
-    ):
-        load(module_name).main()
-    return {"failed": outcome.type is Failed, **outcome.value.args[0]}
+    return run_library_module(
+        monkeypatch, module_name,
+        {**CONNECTION, **arguments, "_ansible_check_mode": check_mode, "_ansible_diff": diff},
+        MODULE_UTILS,
+    )
 
 
 def asa_in_directory(server: fake_ldap.Server, dn: str = ASA_DN, uac: int = 512, **changes) -> None:
@@ -495,13 +471,20 @@ def test_account_control_and_password_encoding():
     assert samba_ldap.encode_password("Åb1") == '"Åb1"'.encode("utf-16-le")
 
 
+FRAGMENTS = {"samba_ldap": load_doc_fragment("samba_ldap")}
+
+
 @pytest.mark.parametrize("name", ["ad_user", "ad_group_members"])
 def test_module_documentation_is_yaml_and_names_every_option(name):
     module = load(name)
     documented = yaml.safe_load(module.DOCUMENTATION)
     assert yaml.safe_load(module.EXAMPLES)
     assert yaml.safe_load(module.RETURN)
-    assert set(documented["options"]) == set(module.argument_spec())
+    fragments = {fragment: FRAGMENTS[fragment] for fragment in documented["extends_documentation_fragment"]
+                 if fragment in FRAGMENTS}
+    assert list(fragments) == ["samba_ldap"]
+    options = {**documented["options"], **yaml.safe_load(fragments["samba_ldap"])["options"]}
+    assert set(options) == set(module.argument_spec())
     suboptions = documented["options"]["users" if name == "ad_user" else "groups"]["suboptions"]
     assert set(suboptions) == set(
         module.argument_spec()["users" if name == "ad_user" else "groups"]["options"]

@@ -5,30 +5,18 @@ from CUPS 2.4 on Debian 12 (LC_ALL=C)."""
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import pytest
 import yaml
-from city_fixture import REPO
+from module_runner import load_library_module, run_library_module
 
 GENERIC = "drv:///sample.drv/generic.ppd"
 PCL = "drv:///sample.drv/generpcl.ppd"
 
 
 def load_module() -> Any:
-    spec = importlib.util.spec_from_file_location("cups_queues", REPO / "library" / "cups_queues.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Exited(Exception):
-    pass
-
-
-class Failed(Exception):
-    pass
+    return load_library_module("cups_queues")
 
 
 class FakeCups:
@@ -97,23 +85,12 @@ def cups() -> FakeCups:
 
 def run_module(monkeypatch: pytest.MonkeyPatch, cups: FakeCups, **arguments: Any) -> dict:
     from ansible.module_utils import basic
-    from ansible.module_utils.testing import patch_module_args
 
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        raise Failed(result)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
                         lambda self, name, *args, **kwargs: f"/usr/bin/{name}" if cups.installed else None)
     monkeypatch.setattr(basic.AnsibleModule, "run_command",
                         lambda self, arguments, **kwargs: cups.run_command(arguments, **kwargs))
-    with patch_module_args(arguments), pytest.raises((Exited, Failed)) as outcome:
-        load_module().main()
-    return {"failed": outcome.type is Failed, **outcome.value.args[0]}
+    return run_library_module(monkeypatch, "cups_queues", arguments)
 
 
 def queue(name: str = "sod-rosenlund-p1", **changes: Any) -> dict[str, Any]:

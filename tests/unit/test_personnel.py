@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 import yaml
 from city_fixture import REPO, CityFixture, run_ansible
 from city_model import CityDataError, load_city
+from module_runner import load_library_module, run_library_module
 from personnel import PERSONNEL_HEADER, assign_usernames, fold, load_people, username_base
 
 SOD = "personnel/sodermalm.csv"
@@ -461,39 +461,16 @@ def test_the_lab_personnel_is_valid_and_shows_what_the_scheme_handles():
 # The personnel_read module
 
 
+MODULE_UTILS = {"city_model": city_model, "personnel": personnel}
+
+
 def load_module():
     """library/personnel_read.py with its module_utils importable as Ansible packs them."""
-    sys.modules.setdefault("ansible.module_utils.city_model", city_model)
-    sys.modules.setdefault("ansible.module_utils.personnel", personnel)
-    spec = importlib.util.spec_from_file_location("personnel_read", REPO / "library/personnel_read.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Exited(Exception):
-    pass
-
-
-class Failed(Exception):
-    pass
+    return load_library_module("personnel_read", MODULE_UTILS)
 
 
 def run_module(monkeypatch: pytest.MonkeyPatch, **arguments) -> dict:
-    from ansible.module_utils import basic
-    from ansible.module_utils.testing import patch_module_args
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        raise Failed(result)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    with patch_module_args(arguments), pytest.raises((Exited, Failed)) as outcome:
-        load_module().main()
-    return {"failed": outcome.type is Failed, **outcome.value.args[0]}
+    return run_library_module(monkeypatch, "personnel_read", arguments, MODULE_UTILS)
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
