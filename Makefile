@@ -9,7 +9,7 @@ BIN         := $(VENV)/bin
 LAB_PREFIX  ?= gemensam
 LAB_SUBNET  ?= 10.89.0.0/24
 BASE_IMAGE  ?= localhost/gemensam-base:bookworm
-APT_PACKAGES := podman runc debootstrap netavark aardvark-dns nftables openssh-client lynis
+APT_PACKAGES := podman runc debootstrap netavark aardvark-dns nftables openssh-client lynis openssl
 
 export CONTAINERS_CONF          := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG           := $(CURDIR)/ansible.cfg

@@ -94,7 +94,7 @@ EXAMPLES = r"""
 - name: Make SOD-Personal exactly these people
   ad_group_members:
     server_uri: ldaps://dc1.stad.stockholm.test
-    ca_path: /var/lib/samba/private/tls/ca.pem
+    ca_path: /usr/local/share/ca-certificates/gemensam-city-ca.crt
     bind_dn: administrator@STAD.STOCKHOLM.TEST
     bind_pw: "{{ directory_admin_password }}"
     name: SOD-Personal
@@ -103,7 +103,7 @@ EXAMPLES = r"""
 - name: Reconcile many groups in one connection
   ad_group_members:
     server_uri: ldaps://dc1.stad.stockholm.test
-    ca_path: /var/lib/samba/private/tls/ca.pem
+    ca_path: /usr/local/share/ca-certificates/gemensam-city-ca.crt
     bind_dn: administrator@STAD.STOCKHOLM.TEST
     bind_pw: "{{ directory_admin_password }}"
     groups:

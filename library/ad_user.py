@@ -189,7 +189,7 @@ EXAMPLES = r"""
 - name: Ensure one user
   ad_user:
     server_uri: ldaps://dc1.stad.stockholm.test
-    ca_path: /var/lib/samba/private/tls/ca.pem
+    ca_path: /usr/local/share/ca-certificates/gemensam-city-ca.crt
     bind_dn: administrator@STAD.STOCKHOLM.TEST
     bind_pw: "{{ directory_admin_password }}"
     sam_account_name: asa.oberg
@@ -205,7 +205,7 @@ EXAMPLES = r"""
 - name: Ensure many users in one connection; company is a default for each
   ad_user:
     server_uri: ldaps://dc1.stad.stockholm.test
-    ca_path: /var/lib/samba/private/tls/ca.pem
+    ca_path: /usr/local/share/ca-certificates/gemensam-city-ca.crt
     bind_dn: administrator@STAD.STOCKHOLM.TEST
     bind_pw: "{{ directory_admin_password }}"
     company: Stockholms stad

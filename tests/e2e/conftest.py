@@ -2,20 +2,24 @@
 or a person would, against a lab that `make e2e` has brought up and converged.
 GEMENSAM_LAB_PREFIX and GEMENSAM_SERVICE_NETWORK name the lab."""
 
+import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab"))
 from lab_inventory import LabInventory
 
 REPO = Path(__file__).resolve().parents[2]
+PERSONNEL = REPO / "inventory/lab/data/personnel"
 
 
 class Lab:
@@ -85,3 +89,55 @@ def wait_for(probe, timeout, interval=2.0):
         time.sleep(interval)
         value = probe()
     return value
+
+
+@pytest.fixture(scope="session")
+def realm(lab):
+    return lab.hostvars["dc1"]["baseline_domain"].upper()
+
+
+@pytest.fixture(scope="session")
+def passwords(lab):
+    return yaml.safe_load((lab.state_dir / "secrets/initial-passwords.yml").read_text())
+
+
+def employees(organisation):
+    """The rows of an organisation's personnel file of the people still employed."""
+    with open(PERSONNEL / f"{organisation}.csv", encoding="utf-8") as export:
+        return [row for row in csv.DictReader(export) if not row["end_date"]]
+
+
+@pytest.fixture(scope="session")
+def sodermalm_person():
+    """A Södermalm employee, still employed, whose name has å, ä or ö in it."""
+    return next(r for r in employees("sodermalm") if set("åäöÅÄÖ") & set(r["given_name"] + r["surname"]))
+
+
+def username_of(lab, employee_id):
+    """The user name the directory gave the person, found by employee id."""
+    result = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
+                            f"'(employeeID={employee_id})' sAMAccountName")
+    return next(line.split(": ", 1)[1] for line in result.stdout.splitlines()
+                if line.startswith("sAMAccountName: "))
+
+
+def run_people(lab, tmp_path, change):
+    """Runs the directory's people tasks on a copy of the personnel files with one row changed."""
+    copy = tmp_path / "personnel"
+    shutil.copytree(PERSONNEL, copy)
+    path = copy / "sodermalm.csv"
+    with open(path, encoding="utf-8") as export:
+        rows = list(csv.DictReader(export))
+    change(rows)
+    with open(path, "w", encoding="utf-8", newline="") as export:
+        writer = csv.DictWriter(export, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    files = sorted(str(p) for p in copy.glob("*.csv"))
+    result = lab.playbook("playbooks/directory.yml", "--tags", "role::directory:people",
+                          "-e", json.dumps({"directory_personnel_files": files}))
+    assert result.returncode == 0, result.stdout[-3000:]
+    # The people tasks write on dc1; have dc2 hold the change now, not at its next
+    # replication, so that whichever DC answers next sees the same people.
+    base = ",".join(f"DC={part}" for part in lab.hostvars["dc1"]["baseline_domain"].split("."))
+    lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")

@@ -1,6 +1,7 @@
 """The city's directory as an operator sees it: two domain controllers that
 replicate, answer Kerberos and serve the service hosts' names."""
 
+import subprocess
 import uuid
 
 import pytest
@@ -41,3 +42,15 @@ def test_service_hosts_resolve_in_the_directory(lab, name):
     domain = lab.hostvars["dc1"]["baseline_domain"]
     result = lab.ssh("dc1", f"host {name}.{domain} 127.0.0.1")
     assert lab.address(name) in result.stdout
+
+
+@pytest.mark.parametrize("dc", ["dc1", "dc2"])
+def test_ldaps_presents_a_certificate_from_the_city_ca(lab, dc):
+    """A client that trusts only the lab's city CA opens LDAPS to each DC by name."""
+    domain = lab.hostvars[dc]["baseline_domain"]
+    result = subprocess.run(
+        ["openssl", "s_client", "-connect", f"{lab.address(dc)}:636", "-brief",
+         "-CAfile", str(lab.state_dir / "secrets/ca/ca.crt"),
+         "-verify_hostname", f"{dc}.{domain}", "-verify_return_error"],
+        input="", capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "Verification: OK" in result.stderr, result.stderr

@@ -2,42 +2,7 @@
 (Kerberos) with the password handed to them, on either domain controller; a
 leaver is locked out and a mover changes groups when the files say so."""
 
-import csv
-import json
-import shutil
-
-import pytest
-import yaml
-from conftest import REPO
-
-PERSONNEL = REPO / "inventory/lab/data/personnel"
-
-
-@pytest.fixture(scope="module")
-def realm(lab):
-    return lab.hostvars["dc1"]["baseline_domain"].upper()
-
-
-@pytest.fixture(scope="module")
-def passwords(lab):
-    return yaml.safe_load((lab.state_dir / "secrets/initial-passwords.yml").read_text())
-
-
-@pytest.fixture(scope="module")
-def sodermalm_person(passwords):
-    """A Södermalm employee, still employed, whose name has å, ä or ö in it."""
-    with open(PERSONNEL / "sodermalm.csv", encoding="utf-8") as export:
-        rows = [row for row in csv.DictReader(export) if not row["end_date"]]
-    row = next(r for r in rows if set("åäöÅÄÖ") & set(r["given_name"] + r["surname"]))
-    # The user name comes from the directory itself, found by employee id.
-    return row
-
-
-def username_of(lab, employee_id):
-    result = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
-                            f"'(employeeID={employee_id})' sAMAccountName")
-    return next(line.split(": ", 1)[1] for line in result.stdout.splitlines()
-                if line.startswith("sAMAccountName: "))
+from conftest import run_people, username_of, wait_for
 
 
 def members(lab, group):
@@ -73,24 +38,6 @@ def test_with_dc1_stopped_people_still_log_in_through_dc2(lab, realm, passwords,
         lab.ssh("dc1", "sudo systemctl start samba-ad-dc")
 
 
-def run_people(lab, tmp_path, change):
-    """Runs the directory's people tasks on a copy of the personnel files with one row changed."""
-    copy = tmp_path / "personnel"
-    shutil.copytree(PERSONNEL, copy)
-    path = copy / "sodermalm.csv"
-    with open(path, encoding="utf-8") as export:
-        rows = list(csv.DictReader(export))
-    change(rows)
-    with open(path, "w", encoding="utf-8", newline="") as export:
-        writer = csv.DictWriter(export, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    files = sorted(str(p) for p in copy.glob("*.csv"))
-    result = lab.playbook("playbooks/directory.yml", "--tags", "role::directory:people",
-                          "-e", json.dumps({"directory_personnel_files": files}))
-    assert result.returncode == 0, result.stdout[-3000:]
-
-
 def test_a_leaver_can_no_longer_log_in_and_a_mover_changes_groups(
         lab, realm, passwords, sodermalm_person, tmp_path):
     employee = sodermalm_person["employee_id"]
@@ -116,3 +63,23 @@ def test_a_leaver_can_no_longer_log_in_and_a_mover_changes_groups(
         # The files as committed: the person is back in their department and enabled.
         run_people(lab, tmp_path / "restore", lambda rows: None)
     assert user in members(lab, old_group)
+
+
+def test_a_person_gone_from_the_export_is_disabled_not_deleted(
+        lab, realm, passwords, sodermalm_person, tmp_path):
+    employee = sodermalm_person["employee_id"]
+    user = username_of(lab, employee)
+
+    def remove(rows):
+        rows.remove(next(r for r in rows if r["employee_id"] == employee))
+    try:
+        run_people(lab, tmp_path / "gone", remove)
+        result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user])
+        assert "Default principal" not in result.stdout
+        assert username_of(lab, employee) == user, "the account must stay"
+        assert user not in members(lab, "SOD-Personal")
+    finally:
+        run_people(lab, tmp_path / "restore", lambda rows: None)
+    # Back in the export, enabled again, once dc2 has the change from dc1.
+    assert wait_for(lambda: f"Default principal: {user}@{realm}" in kinit(
+        lab, "dc2", f"{user}@{realm}", passwords[user]).stdout, timeout=60, interval=3)

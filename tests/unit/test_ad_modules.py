@@ -18,7 +18,7 @@ BRO_USERS = f"OU=Users,OU=BRO,OU=Organisationer,{BASE}"
 GROUPS = f"OU=Groups,OU=SOD,OU=Organisationer,{BASE}"
 CONNECTION = {
     "server_uri": "ldaps://dc1.stad.stockholm.test",
-    "ca_path": "/var/lib/samba/private/tls/ca.pem",
+    "ca_path": "/usr/local/share/ca-certificates/gemensam-city-ca.crt",
     "bind_dn": "administrator@STAD.STOCKHOLM.TEST",
     "bind_pw": "Admin-Secret-1",
 }

@@ -155,8 +155,8 @@ def test_lab_follows_the_service_network_setting():
     assert hosts_of(listed, "servicedesk_servers") == {"desk1"}
     assert hosts_of(listed, "log_servers") == {"log1"}
     assert hosts_of(listed, "sodermalm") == set(hostvars)
-    assert children_of(listed, "utbildning_workstations") == {"site_utb_hantverkargatan",
-                                                               "site_utb_sodermalmsskolan"}
+    assert children_of(listed, "utbildning_workstations") == {
+        "site_utb_hantverkargatan", "site_utb_sodermalmsskolan", "site_utb_katarina_norra"}
 
 
 def test_verify_file_accepts_city_configs_only(tmp_path):
