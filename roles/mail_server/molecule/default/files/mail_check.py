@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""Check the mail server as a person's mail program would, from another host.
+
+Passwords come from the environment (MAIL_PASSWORD), never from the command line.
+Every TLS connection verifies the server's certificate against the city's CA and
+the server's name. Prints one word for the caller to read; exits 0 unless the
+check itself could not run.
+"""
+
+import argparse
+import email
+import email.header
+import email.message
+import imaplib
+import os
+import smtplib
+import ssl
+import sys
+import time
+
+CA_FILE = "/usr/local/share/ca-certificates/gemensam-city-ca.crt"
+
+
+def tls_context():
+    context = ssl.create_default_context(cafile=CA_FILE)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def message(sender, recipient, subject):
+    msg = email.message.EmailMessage()
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Subject"] = subject
+    msg.set_content("Hej!\n\nDetta är ett prov från Molecule: å ä ö.\n")
+    return msg
+
+
+def submit(args):
+    """Send on 587 after STARTTLS, logged in unless --no-login."""
+    with smtplib.SMTP(args.host, 587, timeout=30) as smtp:
+        smtp.ehlo("dc1." + args.domain)
+        smtp.starttls(context=tls_context())
+        smtp.ehlo("dc1." + args.domain)
+        if not args.no_login:
+            smtp.login(args.user, os.environ["MAIL_PASSWORD"])
+        try:
+            smtp.send_message(message(args.sender, args.to, args.subject))
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
+            print("refused", error)
+            return
+    print("sent")
+
+
+def relay(args):
+    """Offer a recipient on port 25 without logging in; print the server's reply code."""
+    with smtplib.SMTP(args.host, 25, timeout=30) as smtp:
+        smtp.ehlo("dc1." + args.domain)
+        smtp.starttls(context=tls_context())
+        smtp.ehlo("dc1." + args.domain)
+        smtp.mail(args.sender)
+        code, reply = smtp.rcpt(args.to)
+        print(code, reply.decode(errors="replace"))
+
+
+def imap_login(args):
+    """Log in on 993; print accepted or refused."""
+    with imaplib.IMAP4_SSL(args.host, 993, ssl_context=tls_context(), timeout=30) as imap:
+        try:
+            imap.login(args.user, os.environ["MAIL_PASSWORD"])
+        except imaplib.IMAP4.error as error:
+            print("refused", error)
+            return
+        print("accepted")
+        imap.logout()
+
+
+def imap_find(args):
+    """Wait for a message with the subject in the person's inbox; print found or missing."""
+    deadline = time.monotonic() + 60
+    with imaplib.IMAP4_SSL(args.host, 993, ssl_context=tls_context(), timeout=30) as imap:
+        imap.login(args.user, os.environ["MAIL_PASSWORD"])
+        while True:
+            imap.select("INBOX", readonly=True)
+            _, data = imap.search(None, "ALL")
+            for number in data[0].split():
+                _, parts = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                header = email.message_from_bytes(parts[0][1])
+                subject = str(email.header.make_header(email.header.decode_header(header["Subject"] or "")))
+                if subject == args.subject:
+                    print("found")
+                    return
+            if time.monotonic() > deadline:
+                print("missing")
+                return
+            time.sleep(2)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("check", choices=["submit", "relay", "imap-login", "imap-find"])
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--domain", required=True)
+    parser.add_argument("--user", default="")
+    parser.add_argument("--sender", default="")
+    parser.add_argument("--to", default="")
+    parser.add_argument("--subject", default="")
+    parser.add_argument("--no-login", action="store_true")
+    args = parser.parse_args()
+    {"submit": submit, "relay": relay, "imap-login": imap_login, "imap-find": imap_find}[args.check](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Mail as people use it: a person at Södermalm sends a mail to a person at Bromma
+through submission (STARTTLS, logged in), and the Bromma person reads it over IMAPS.
+dc2 plays the person's machine: it trusts the city CA and resolves the lab's names;
+the password reaches the mail program on stdin, never a command line."""
+
+import shlex
+import uuid
+
+import pytest
+from conftest import employees, username_of, wait_for
+
+CLIENT = "dc2"
+
+SEND = """
+import smtplib, ssl, sys
+from email.message import EmailMessage
+password = sys.stdin.readline().rstrip("\\n")
+user, sender, recipient, subject, host, login = sys.argv[1:7]
+message = EmailMessage()
+message["From"], message["To"], message["Subject"] = sender, recipient, subject
+message.set_content("Hej!\\nKan vi ses på Rosenlundsgatan i morgon? Hälsningar från Södermalm.\\n")
+with smtplib.SMTP(host, 587, timeout=30) as smtp:
+    smtp.starttls(context=ssl.create_default_context())
+    if login == "login":
+        smtp.login(user, password)
+    smtp.send_message(message)
+print("sent")
+"""
+
+READ = """
+import email, email.header, imaplib, ssl, sys
+password = sys.stdin.readline().rstrip("\\n")
+user, host = sys.argv[1:3]
+with imaplib.IMAP4_SSL(host, 993, ssl_context=ssl.create_default_context()) as imap:
+    imap.login(user, password)
+    imap.select("INBOX", readonly=True)
+    _, ids = imap.search(None, "ALL")
+    for number in ids[0].split():
+        _, data = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        header = email.message_from_bytes(data[0][1])["Subject"]
+        print(str(email.header.make_header(email.header.decode_header(header))))
+"""
+
+
+def python(lab, code, args, password):
+    return lab.ssh(CLIENT, f"python3 -c {shlex.quote(code)} {' '.join(map(shlex.quote, args))}",
+                   check=False, stdin=password + "\n")
+
+
+@pytest.fixture(scope="module")
+def people(lab):
+    return (username_of(lab, employees("sodermalm")[0]["employee_id"]),
+            username_of(lab, employees("bromma")[0]["employee_id"]))
+
+
+def test_a_person_at_sodermalm_mails_a_person_at_bromma(lab, passwords, people):
+    sender, recipient = people
+    domain = lab.hostvars["mail1"]["baseline_domain"]
+    host = f"mail1.{domain}"
+    subject = f"Möte om förskolorna i Bromma och Södermalm {uuid.uuid4().hex[:8]}"
+
+    sent = python(lab, SEND, [sender, f"{sender}@{domain}", f"{recipient}@{domain}", subject, host, "login"],
+                  passwords[sender])
+    assert sent.stdout.strip() == "sent", sent.stderr
+
+    received = wait_for(lambda: subject in python(lab, READ, [recipient, host], passwords[recipient]).stdout,
+                        timeout=60, interval=3)
+    assert received, python(lab, READ, [recipient, host], passwords[recipient]).stderr
+
+
+def test_sending_without_logging_in_is_refused(lab, people):
+    sender, recipient = people
+    domain = lab.hostvars["mail1"]["baseline_domain"]
+    result = python(lab, SEND, [sender, f"{sender}@{domain}", f"{recipient}@{domain}", "Utan inloggning",
+                                f"mail1.{domain}", "anonymous"], "")
+    assert result.returncode != 0 and "sent" not in result.stdout
