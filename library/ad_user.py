@@ -108,6 +108,9 @@ options:
       company:
         description: C(company).
         type: str
+      employee_type:
+        description: C(employeeType); the orders mark the accounts they make with it (C(Beställning #42)).
+        type: str
   sam_account_name:
     description: The logon name of a single user (the user options are described under O(users)).
     type: str
@@ -159,6 +162,9 @@ options:
     type: str
   company:
     description: See O(users[].company).
+    type: str
+  employee_type:
+    description: See O(users[].employee_type).
     type: str
 extends_documentation_fragment:
   - action_common_attributes
@@ -255,6 +261,7 @@ ATTRIBUTES = {
     "title": "title",
     "department": "department",
     "company": "company",
+    "employee_type": "employeeType",
 }
 READ = ["cn", "userAccountControl", *ATTRIBUTES.values()]
 USER_OPTIONS: dict[str, dict[str, Any]] = {

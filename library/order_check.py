@@ -1,0 +1,150 @@
+#!/usr/bin/python
+# Gemensam IT: check a servicedesk order and work out what it is to do.
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.orders import KINDS, OrderError, plan_order
+
+DOCUMENTATION = r"""
+module: order_check
+short_description: Check a servicedesk order against the city and the directory, and plan it
+description:
+  - Reads an order file (YAML) and checks every field against the city's organisations, the
+    workstation image's profiles and the accounts and computers the directory holds; returns what
+    the order is to do (accounts, groups, computer, asset) for the tasks that follow.
+  - Fails, naming the file, the field and what is wrong, on an unknown organisation, department,
+    site or profile, a duplicate person, an account that is not there, or one that comes from a
+    personnel export (HR's data changes those, not an order). Nothing is changed, so it runs
+    before any host is touched.
+  - C(module_utils/orders.py) documents the rules.
+options:
+  kind:
+    description: The kind of order.
+    type: str
+    required: true
+    choices: [new_user, mover, leaver, new_workstation, new_functional_mailbox]
+  order_file:
+    description: The order, a YAML mapping of its fields (C(ticket) and the kind's fields).
+    type: path
+    required: true
+  organisations:
+    description: The city's organisations, id -> organisation (the inventory's C(city_organisations)).
+    type: dict
+    required: true
+  accounts:
+    description:
+      - The directory's user accounts as community.general.ldap_search returns them, with
+        C(dn), C(sAMAccountName), C(employeeID), C(employeeType) and C(memberOf).
+    type: list
+    elements: dict
+    default: []
+  computers:
+    description: The directory's computer accounts, with C(cn) and C(description).
+    type: list
+    elements: dict
+    default: []
+  profiles_file:
+    description: The workstation image's profiles (YAML with a C(profiles) list).
+    type: path
+    required: true
+  base_dn:
+    description: The domain's DN.
+    type: str
+    required: true
+  mail_domain:
+    description: The people's mail domain.
+    type: str
+    required: true
+  organisations_ou:
+    description: The OU under the domain that holds one OU per organisation.
+    type: str
+    default: Organisationer
+  department_prefix:
+    description: Prefix of the department groups (<code>-<prefix><department id>).
+    type: str
+    default: Avd-
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Check the order
+  order_check:
+    kind: new_user
+    order_file: /srv/orders/42.yml
+    organisations: "{{ city_organisations }}"
+    accounts: "{{ accounts.results }}"
+    profiles_file: inventory/stockholm/data/workstation_profiles.yml
+    base_dn: DC=ad,DC=stockholm,DC=se
+    mail_domain: stockholm.se
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+plan:
+  description: What the order is to do; its keys depend on O(kind) (see module_utils/orders.py).
+  returned: success
+  type: dict
+"""
+
+
+def read_yaml(module: AnsibleModule, path: str, what: str) -> Any:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return yaml.safe_load(stream)
+    except OSError as error:
+        module.fail_json(msg=f"{path}: cannot read the {what}: {error.strerror}")
+    except yaml.YAMLError as error:
+        module.fail_json(msg=f"{path}: the {what} is not valid YAML: {error}")
+    return None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "kind": {"type": "str", "required": True, "choices": list(KINDS)},
+            "order_file": {"type": "path", "required": True},
+            "organisations": {"type": "dict", "required": True},
+            "accounts": {"type": "list", "elements": "dict", "default": []},
+            "computers": {"type": "list", "elements": "dict", "default": []},
+            "profiles_file": {"type": "path", "required": True},
+            "base_dn": {"type": "str", "required": True},
+            "mail_domain": {"type": "str", "required": True},
+            "organisations_ou": {"type": "str", "default": "Organisationer"},
+            "department_prefix": {"type": "str", "default": "Avd-"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    order = read_yaml(module, params["order_file"], "order")
+    profiles = read_yaml(module, params["profiles_file"], "profiles") or {}
+    try:
+        plan = plan_order(
+            params["kind"],
+            order or {},
+            source=params["order_file"],
+            organisations=params["organisations"],
+            accounts=params["accounts"],
+            computers=params["computers"],
+            profiles=profiles.get("profiles") or [],
+            base_dn=params["base_dn"],
+            mail_domain=params["mail_domain"],
+            organisations_ou=params["organisations_ou"],
+            department_prefix=params["department_prefix"],
+        )
+    except OrderError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(changed=False, plan=plan)
+
+
+if __name__ == "__main__":
+    main()
