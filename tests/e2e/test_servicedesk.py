@@ -31,8 +31,9 @@ if mode == "token":
     headers["Authorization"] = "token " + secret
 else:
     form = urllib.parse.urlencode({"user": user, "pass": secret}).encode()
-    opener.open(urllib.request.Request(base + "/NoAuth/Login.html", data=form), timeout=60).read()
-    if not any(cookie.name.startswith("RT_SID") for cookie in jar):
+    response = opener.open(urllib.request.Request(base + "/NoAuth/Login.html", data=form), timeout=60)
+    # A refused login shows the login form again; an accepted one leaves it.
+    if 'name="pass"' in response.read().decode(errors="replace"):
         print(json.dumps({"status": 401, "body": "no session: login refused"}))
         sys.exit(0)
 request = urllib.request.Request(base + "/REST/2.0" + path, data=body, method=method, headers=headers)
