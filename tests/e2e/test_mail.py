@@ -74,3 +74,74 @@ def test_sending_without_logging_in_is_refused(lab, people):
     result = python(lab, SEND, [sender, f"{sender}@{domain}", f"{recipient}@{domain}", "Utan inloggning",
                                 f"mail1.{domain}", "anonymous"], "")
     assert result.returncode != 0 and "sent" not in result.stdout
+
+
+SHARED = """
+import email, email.header, imaplib, ssl, sys
+password = sys.stdin.readline().rstrip("\\n")
+user, host, mailbox = sys.argv[1:4]
+with imaplib.IMAP4_SSL(host, 993, ssl_context=ssl.create_default_context()) as imap:
+    imap.login(user, password)
+    _, listed = imap.list('""', '"Funktion/*"')
+    for line in listed:
+        if line:
+            print("listed", line.decode().rsplit(" ", 1)[-1].strip('"'))
+    status, _ = imap.select('"' + mailbox + '"', readonly=True)
+    if status != "OK":
+        print("refused")
+        sys.exit()
+    _, ids = imap.search(None, "ALL")
+    for number in ids[0].split():
+        _, data = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        header = email.message_from_bytes(data[0][1])["Subject"]
+        print("subject", str(email.header.make_header(email.header.decode_header(header))))
+"""
+
+
+@pytest.fixture(scope="module")
+def registrator_member(lab, people):
+    """A Södermalm person made a member of SOD-Brevlada-registrator (Södermalm's registry
+    mailbox, a group the directory role made), as an order would; removed afterwards if
+    this test added them."""
+    member = people[0]
+    base = ",".join(f"DC={part}" for part in lab.hostvars["dc1"]["baseline_domain"].split("."))
+    members = lab.ssh("dc1", "sudo samba-tool group listmembers SOD-Brevlada-registrator").stdout.split()
+    added = member not in members
+    if added:
+        lab.ssh("dc1", f"sudo samba-tool group addmembers SOD-Brevlada-registrator {shlex.quote(member)}")
+    # Whichever DC the mail server asks holds the member now, not at the next replication.
+    lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")
+    # What the timer runs every few minutes: the mail server reads the directory's
+    # functional mailboxes now instead of later.
+    lab.ssh("mail1", "sudo systemctl start mail-functional-mailboxes.service")
+    yield member
+    if added:
+        lab.ssh("dc1", f"sudo samba-tool group removemembers SOD-Brevlada-registrator {shlex.quote(member)}")
+        lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")
+
+
+def test_a_member_reads_the_registrators_mail_and_a_bromma_person_cannot(lab, passwords, people,
+                                                                        registrator_member):
+    outsider = people[1]
+    domain = lab.hostvars["mail1"]["baseline_domain"]
+    host = f"mail1.{domain}"
+    mailbox = "Funktion/sod-registrator"
+    subject = f"Ansökan om bygglov på Ringvägen, för diarieföring {uuid.uuid4().hex[:8]}"
+
+    sent = python(lab, SEND, [outsider, f"{outsider}@{domain}", f"sod-registrator@{domain}", subject, host,
+                              "login"], passwords[outsider])
+    assert sent.stdout.strip() == "sent", sent.stderr
+
+    def as_member():
+        return python(lab, SHARED, [registrator_member, host, mailbox], passwords[registrator_member])
+
+    received = wait_for(lambda: f"subject {subject}" in as_member().stdout.splitlines(), timeout=60,
+                        interval=3)
+    result = as_member()
+    assert received, result.stdout + result.stderr
+    assert f"listed {mailbox}" in result.stdout.splitlines(), result.stdout
+
+    refused = python(lab, SHARED, [outsider, host, mailbox], passwords[outsider])
+    assert refused.returncode == 0, refused.stderr
+    assert "refused" in refused.stdout.splitlines(), refused.stdout
+    assert "sod-registrator" not in refused.stdout and subject not in refused.stdout

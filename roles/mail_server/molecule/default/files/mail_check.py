@@ -13,6 +13,7 @@ import email.header
 import email.message
 import imaplib
 import os
+import re
 import smtplib
 import ssl
 import sys
@@ -53,6 +54,20 @@ def submit(args):
     print("sent")
 
 
+def deliver(args):
+    """Send a message on port 25 without logging in, as another server would."""
+    with smtplib.SMTP(args.host, 25, timeout=30) as smtp:
+        smtp.ehlo("dc1." + args.domain)
+        smtp.starttls(context=tls_context())
+        smtp.ehlo("dc1." + args.domain)
+        try:
+            smtp.send_message(message(args.sender, args.to, args.subject))
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
+            print("refused", error)
+            return
+    print("sent")
+
+
 def relay(args):
     """Offer a recipient on port 25 without logging in; print the server's reply code."""
     with smtplib.SMTP(args.host, 25, timeout=30) as smtp:
@@ -77,12 +92,16 @@ def imap_login(args):
 
 
 def imap_find(args):
-    """Wait for a message with the subject in the person's inbox; print found or missing."""
+    """Wait for a message with the subject in the mailbox (the person's inbox unless
+    --mailbox names another); print found, missing, or refused when it cannot be opened."""
     deadline = time.monotonic() + 60
     with imaplib.IMAP4_SSL(args.host, 993, ssl_context=tls_context(), timeout=30) as imap:
         imap.login(args.user, os.environ["MAIL_PASSWORD"])
         while True:
-            imap.select("INBOX", readonly=True)
+            status, reply = imap.select(quote(args.mailbox), readonly=True)
+            if status != "OK":
+                print("refused", reply[0].decode(errors="replace"))
+                return
             _, data = imap.search(None, "ALL")
             for number in data[0].split():
                 _, parts = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
@@ -97,18 +116,62 @@ def imap_find(args):
             time.sleep(2)
 
 
+def imap_list(args):
+    """Print the names of the mailboxes the person sees under --mailbox (a LIST pattern)."""
+    with imaplib.IMAP4_SSL(args.host, 993, ssl_context=tls_context(), timeout=30) as imap:
+        imap.login(args.user, os.environ["MAIL_PASSWORD"])
+        _, data = imap.list('""', quote(args.mailbox))
+        for line in data:
+            if not line:
+                continue
+            match = re.match(r'^\((?P<flags>[^)]*)\) (?:"[^"]*"|NIL) (?P<name>.*)$', line.decode())
+            if match:
+                print(match.group("name").strip('"'))
+
+
+def imap_append(args):
+    """Put a message into the mailbox as the person's mail program would (a copy into a
+    folder); print appended or refused."""
+    with imaplib.IMAP4_SSL(args.host, 993, ssl_context=tls_context(), timeout=30) as imap:
+        imap.login(args.user, os.environ["MAIL_PASSWORD"])
+        msg = message(args.user + "@" + args.domain, args.to or args.user + "@" + args.domain, args.subject)
+        try:
+            status, reply = imap.append(quote(args.mailbox), "", None, msg.as_bytes())
+        except imaplib.IMAP4.error as error:
+            print("refused", error)
+            return
+        print("appended" if status == "OK" else f"refused {reply[0].decode(errors='replace')}")
+
+
+def quote(mailbox):
+    """A mailbox name as an IMAP quoted string (imaplib sends it as given)."""
+    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("check", choices=["submit", "relay", "imap-login", "imap-find"])
+    parser.add_argument(
+        "check", choices=["submit", "deliver", "relay", "imap-login", "imap-find", "imap-list", "imap-append"]
+    )
     parser.add_argument("--host", required=True)
     parser.add_argument("--domain", required=True)
     parser.add_argument("--user", default="")
     parser.add_argument("--sender", default="")
     parser.add_argument("--to", default="")
     parser.add_argument("--subject", default="")
+    parser.add_argument("--mailbox", default="INBOX")
     parser.add_argument("--no-login", action="store_true")
     args = parser.parse_args()
-    {"submit": submit, "relay": relay, "imap-login": imap_login, "imap-find": imap_find}[args.check](args)
+    checks = {
+        "submit": submit,
+        "deliver": deliver,
+        "relay": relay,
+        "imap-login": imap_login,
+        "imap-find": imap_find,
+        "imap-list": imap_list,
+        "imap-append": imap_append,
+    }
+    checks[args.check](args)
 
 
 if __name__ == "__main__":
