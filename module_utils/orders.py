@@ -216,6 +216,10 @@ class Planner:
 
     # -- the orders ------------------------------------------------------------
 
+    def result(self, kind: str, org_id: str, org: Mapping[str, Any], **details: Any) -> dict[str, Any]:
+        """A plan: what every order has (kind, ticket, organisation) and its own details."""
+        return {"kind": kind, "ticket": self.ticket, "organisation": org_id, "code": org["code"], **details}
+
     def new_user(self) -> dict[str, Any]:
         org_id, org = self.organisation()
         department = self.department(org)
@@ -247,13 +251,12 @@ class Planner:
                 number += 1
                 username = numbered(base, number)
         assert len(username) <= MAX_USERNAME_LENGTH
-        return {
-            "kind": "new_user",
-            "ticket": self.ticket,
-            "organisation": org_id,
-            "code": org["code"],
-            "exists": holder is not None,
-            "user": {
+        return self.result(
+            "new_user",
+            org_id,
+            org,
+            exists=holder is not None,
+            user={
                 "sam_account_name": username,
                 "name": username,
                 "path": f"OU=Users,{self.admin_dn(org)}",
@@ -269,11 +272,11 @@ class Planner:
                 "company": org["name"],
                 "enabled": True,
             },
-            "groups": [
+            groups=[
                 {"name": group, "members": [username], "state": "present"}
                 for group in self.org_groups(org, department)
             ],
-        }
+        )
 
     def mover(self) -> dict[str, Any]:
         account = self.ordered_account()
@@ -288,20 +291,19 @@ class Planner:
         leave = [
             g for g in current if self.is_org_group(g) and g.casefold() not in {w.casefold() for w in wanted}
         ]
-        return {
-            "kind": "mover",
-            "ticket": self.ticket,
-            "organisation": org_id,
-            "code": org["code"],
-            "user": {
+        return self.result(
+            "mover",
+            org_id,
+            org,
+            user={
                 "sam_account_name": username,
                 "path": f"OU=Users,{self.admin_dn(org)}",
                 "department": next(d["name"] for d in org["departments"] if str(d["id"]) == department),
                 "company": org["name"],
             },
-            "groups": [{"name": g, "members": [username], "state": "present"} for g in wanted]
+            groups=[{"name": g, "members": [username], "state": "present"} for g in wanted]
             + [{"name": g, "members": [username], "state": "absent"} for g in leave],
-        }
+        )
 
     def _organisation_of(self, account: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
         dn = _first(account.get("dn")).casefold()
@@ -317,16 +319,15 @@ class Planner:
         username = _first(account.get("sAMAccountName"))
         org_id, org = self._organisation_of(account)
         current = [_cn(dn) for dn in _all(account.get("memberOf"))]
-        return {
-            "kind": "leaver",
-            "ticket": self.ticket,
-            "organisation": org_id,
-            "code": org["code"],
-            "user": {"sam_account_name": username, "enabled": False},
-            "groups": [
+        return self.result(
+            "leaver",
+            org_id,
+            org,
+            user={"sam_account_name": username, "enabled": False},
+            groups=[
                 {"name": g, "members": [username], "state": "absent"} for g in current if self.is_org_group(g)
             ],
-        }
+        )
 
     def new_workstation(self) -> dict[str, Any]:
         org_id, org = self.organisation()
@@ -383,19 +384,18 @@ class Planner:
             path = f"OU=Computers,{school_dn}"
         else:
             path = f"OU=Computers,{self.admin_dn(org)}"
-        return {
-            "kind": "new_workstation",
-            "ticket": self.ticket,
-            "organisation": org_id,
-            "code": org["code"],
-            "exists": mine is not None,
-            "computer": {
+        return self.result(
+            "new_workstation",
+            org_id,
+            org,
+            exists=mine is not None,
+            computer={
                 "name": hostname.upper(),
                 "dn": f"CN={hostname.upper()},{path}",
                 "sam_account_name": f"{hostname.upper()}$",
                 "description": f"Profil {profile_id}, serienummer {serial}, {mark}",
             },
-            "asset": {
+            asset={
                 "name": hostname,
                 "description": f"{site['name']}: {profile['name']}",
                 "fields": {
@@ -407,7 +407,7 @@ class Planner:
                     "Användare": assigned,
                 },
             },
-        }
+        )
 
     def new_functional_mailbox(self) -> dict[str, Any]:
         org_id, org = self.organisation()
@@ -421,19 +421,18 @@ class Planner:
             if self.account_by_name(str(member)) is None:
                 raise self.fail("members", f"the directory has no account {member!r}")
         name = f"{org['code']}{MAILBOX_GROUP_INFIX}{mailbox_id}"
-        return {
-            "kind": "new_functional_mailbox",
-            "ticket": self.ticket,
-            "organisation": org_id,
-            "code": org["code"],
-            "group": {
+        return self.result(
+            "new_functional_mailbox",
+            org_id,
+            org,
+            group={
                 "name": name,
                 "dn": f"CN={_rdn(name)},OU=Groups,{self.admin_dn(org)}",
                 "mail": f"{str(org['code']).lower()}-{mailbox_id}@{self.mail_domain}",
                 "description": self.text("description"),
                 "members": [str(m) for m in members],
             },
-        }
+        )
 
 
 def plan_order(kind: str, order: Mapping[str, Any], **context: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import employees, recap, username_of, wait_for
 from test_files import opened, smb
-from test_mail import READ
-from test_servicedesk import CLIENT, Servicedesk
+from test_mail import SEND, SHARED
+from test_servicedesk import CLIENT, Servicedesk, read_mail
 
 
 @pytest.fixture(scope="module")
@@ -58,17 +58,6 @@ def _decode(content):
         return base64.b64decode(content).decode("utf-8")
     except ValueError:
         return content
-
-
-def read_mail(lab, user, password):
-    domain = lab.hostvars["mail1"]["baseline_domain"]
-    result = lab.ssh(
-        CLIENT,
-        f"python3 -c {shlex.quote(READ)} {shlex.quote(user)} mail1.{domain}",
-        check=False,
-        stdin=password + "\n",
-    )
-    return result
 
 
 def new_employee_id():
@@ -257,3 +246,58 @@ def test_a_leaver_order_stops_the_login(lab, desk, new_user):
     listing = smb(lab, new_user["username"], new_user["password"], new_user["username"], "ls")
     assert "NT_STATUS_ACCOUNT_DISABLED" in listing.stdout + listing.stderr, listing.stdout
     assert history(desk, ticket)[0] == "resolved"
+
+
+def test_a_functional_mailbox_order_opens_a_mailbox_to_its_members(lab, desk, passwords, tmp_path):
+    member = username_of(lab, employees("sodermalm")[4]["employee_id"])
+    outsider = username_of(lab, employees("sodermalm")[5]["employee_id"])
+    mailbox_id = f"projekt{random.randint(100, 999)}"
+    ticket = open_ticket(desk, "SOD", f"Ny funktionsbrevlåda för projektet Årstafältet ({mailbox_id})")
+    order = {
+        "ticket": ticket,
+        "organisation": "SOD",
+        "id": mailbox_id,
+        "description": "Projektet Årstafältets brevlåda",
+        "members": [member],
+    }
+    _path, result = run_order(lab, tmp_path, "new_functional_mailbox", order)
+    assert result.returncode == 0, result.stdout[-4000:]
+
+    domain = lab.hostvars["mail1"]["baseline_domain"]
+    subject = f"Samrådsmöte om Årstafältet {mailbox_id}"
+    send = lab.ssh(
+        CLIENT,
+        f"python3 -c {shlex.quote(SEND)} "
+        + " ".join(
+            map(
+                shlex.quote,
+                [
+                    outsider,
+                    f"{outsider}@{domain}",
+                    f"sod-{mailbox_id}@{domain}",
+                    subject,
+                    f"mail1.{domain}",
+                    "login",
+                ],
+            )
+        ),
+        check=False,
+        stdin=passwords[outsider] + "\n",
+    )
+    assert send.stdout.strip() == "sent", send.stderr
+
+    def read(user):
+        return lab.ssh(
+            CLIENT,
+            f"python3 -c {shlex.quote(SHARED)} "
+            + " ".join(map(shlex.quote, [user, f"mail1.{domain}", f"Funktion/sod-{mailbox_id}"])),
+            check=False,
+            stdin=passwords[user] + "\n",
+        )
+
+    assert wait_for(
+        lambda: f"subject {subject}" in read(member).stdout.splitlines(), timeout=60, interval=3
+    ), read(member).stdout + read(member).stderr
+    assert "refused" in read(outsider).stdout.splitlines()
+    status, comments = history(desk, ticket)
+    assert status == "resolved" and f"Funktionsbrevlåda sod-{mailbox_id}@{domain}" in "\n".join(comments)
