@@ -301,3 +301,34 @@ def test_a_functional_mailbox_order_opens_a_mailbox_to_its_members(lab, desk, pa
     assert "refused" in read(outsider).stdout.splitlines()
     status, comments = history(desk, ticket)
     assert status == "resolved" and f"Funktionsbrevlåda sod-{mailbox_id}@{domain}" in "\n".join(comments)
+
+
+def test_a_failing_step_leaves_the_ticket_open_with_the_reason_and_a_rerun_completes_it(lab, desk, tmp_path):
+    ticket = open_ticket(desk, "SOD", "Ny medarbetare: Göran Ängström")
+    order = {
+        "ticket": ticket,
+        "organisation": "sodermalm",
+        "given_name": "Göran",
+        "surname": "Ängström",
+        "employee_id": new_employee_id(),
+        "department": "forskola",
+    }
+    # The mail server refuses mail for a while: the welcome mail cannot be sent.
+    lab.ssh("mail1", "sudo systemctl stop postfix")
+    try:
+        path, result = run_order(lab, tmp_path, "new_user", order)
+    finally:
+        lab.ssh("mail1", "sudo systemctl start postfix")
+    assert result.returncode != 0, result.stdout[-3000:]
+    status, comments = history(desk, ticket)
+    assert status != "resolved"
+    failure = "\n".join(comments)
+    assert "Beställningen (new_user) kunde inte genomföras. Ärendet lämnas öppet." in failure, failure
+    assert "Steget som misslyckades: welcome_mail | Send the welcome mail på mail1" in failure, failure
+    assert "Redan gjort:" in failure and "skapat" in failure, failure
+
+    again = lab.playbook("playbooks/orders/new_user.yml", "-e", f"order_file={path}")
+    assert again.returncode == 0, again.stdout[-4000:]
+    status, comments = history(desk, ticket)
+    assert status == "resolved"
+    assert "Välkomstbrev skickat" in comments[-1], comments[-1]
