@@ -9,7 +9,10 @@ BIN         := $(VENV)/bin
 LAB_PREFIX  ?= gemensam
 LAB_SUBNET  ?= 10.89.0.0/24
 BASE_IMAGE  ?= localhost/gemensam-base:bookworm
-APT_PACKAGES := podman runc debootstrap netavark aardvark-dns nftables openssh-client lynis openssl
+# iptables: Debian 12's netavark drives the firewall through it, and nothing pulls it in.
+# smbclient: the summary's file-share command is run from this machine.
+APT_PACKAGES := podman runc iptables debootstrap netavark aardvark-dns nftables openssh-client lynis openssl \
+                smbclient
 
 export CONTAINERS_CONF          := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG           := $(CURDIR)/ansible.cfg
@@ -20,7 +23,7 @@ export PATH                     := $(CURDIR)/$(BIN):$(PATH)
 
 REGISTER := inventory/stockholm/data/register/.generated
 
-.PHONY: help setup packages venv register image lab lab-up converge summary lab-down \
+.PHONY: help setup packages venv register image check-podman lab lab-up converge summary lab-down \
         validate lint unit molecule e2e test bench
 
 help:
@@ -56,8 +59,13 @@ $(REGISTER): tools/generate_register.py module_utils/city_model.py $(wildcard in
 image: packages
 	@lab/build-base-image $(BASE_IMAGE)
 
+# Starts and removes a throwaway container on a podman network: a missing piece is
+# named here, before any lab is touched.
+check-podman: image
+	@lab/check-podman $(BASE_IMAGE)
+
 ## The lab --------------------------------------------------------------------
-lab: setup image lab-up converge summary
+lab: setup check-podman lab-up converge summary
 
 lab-up:
 	$(BIN)/ansible-playbook playbooks/lab/up.yml
@@ -84,7 +92,7 @@ lint: venv
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
-molecule: setup image
+molecule: setup check-podman
 	@for role in roles/*/; do \
 	  if [ -d $$role/molecule ]; then \
 	    echo "== molecule: $$role"; \
@@ -95,7 +103,7 @@ molecule: setup image
 # The end-to-end test runs its own lab beside any lab that is up.
 E2E_PREFIX ?= gemensam-e2e
 E2E_SUBNET ?= 10.89.200.0/24
-e2e: setup image
+e2e: setup check-podman
 	$(MAKE) --no-print-directory lab-up converge LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
 	LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_SERVICE_NETWORK=$(E2E_SUBNET) \
 	  $(BIN)/pytest -q tests/e2e && status=0 || status=$$?; \

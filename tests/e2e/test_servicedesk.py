@@ -17,10 +17,14 @@ CLIENT = "dc2"
 
 # A REST 2.0 call, as the automation (token) or as a person logged in through RT's login
 # form (RT checks the password against the directory). Prints the status and the body.
+# A person's calls carry the Origin and Referer that their browser sends on RT's own
+# pages (mode "login"); mode "login-foreign-page" sends none, as a request forged from
+# another site would, which RT's CSRF protection refuses for writes.
 REST = """
 import http.cookiejar, json, ssl, sys, urllib.parse, urllib.request
 secret = sys.stdin.readline().rstrip("\\n")
 base, mode, user, method, path = sys.argv[1:6]
+origin = urllib.parse.urlsplit(base)
 body = sys.argv[6].encode() if len(sys.argv) > 6 else None
 context = ssl.create_default_context()
 jar = http.cookiejar.CookieJar()
@@ -30,6 +34,9 @@ headers = {"Content-Type": "application/json"}
 if mode == "token":
     headers["Authorization"] = "token " + secret
 else:
+    if mode == "login":
+        headers["Origin"] = f"{origin.scheme}://{origin.netloc}"
+        headers["Referer"] = base + "/"
     form = urllib.parse.urlencode({"user": user, "pass": secret}).encode()
     response = opener.open(urllib.request.Request(base + "/NoAuth/Login.html", data=form), timeout=60)
     # A refused login shows the login form again; an accepted one leaves it.
@@ -57,8 +64,11 @@ class Servicedesk:
         self.base = f"https://desk1.{self.domain}"
         self.token = (lab.state_dir / "secrets/servicedesk-token").read_text().strip()
 
-    def call(self, method, path, body=None, user=None, password=None):
-        mode, secret = ("login", password) if user else ("token", self.token)
+    def call(self, method, path, body=None, user=None, password=None, from_rt_page=True):
+        if user:
+            mode, secret = ("login" if from_rt_page else "login-foreign-page"), password
+        else:
+            mode, secret = "token", self.token
         args = [self.base, mode, user or "-", method, path] + ([json.dumps(body)] if body is not None else [])
         result = self.lab.ssh(
             CLIENT,
@@ -206,8 +216,28 @@ def test_a_person_outside_the_agents_cannot_reply_on_anothers_ticket(lab, desk, 
         user=people["requester"],
         password=passwords[people["requester"]],
     )
-    # RT's REST 2.0 answers a refused reply with 400 "Permission Denied".
+    # RT's REST 2.0 answers a refused reply with 400 "Permission Denied"; a refusal by the
+    # CSRF check instead would not show the right at all.
     assert reply["status"] in (400, 403, 404) and "Correspondence added" not in str(reply["body"]), reply
+    assert "forgery" not in str(reply["body"]).lower(), reply
+
+
+def test_a_reply_forged_from_another_site_is_refused(lab, desk, passwords, people, roles):
+    """The agent's own session, used by a page of another site (no Origin, no Referer):
+    RT refuses the write, and the ticket gets no correspondence."""
+    subject = f"Förfalskat svar {uuid.uuid4().hex[:8]}"
+    ticket = mail_a_ticket(lab, desk, passwords, people["requester"], f"helpdesk-sod@{desk.domain}", subject)
+    forged = desk.call(
+        "POST",
+        f"/ticket/{ticket['id']}/correspond",
+        {"ContentType": "text/plain", "Content": "Klicka här"},
+        user=people["agent"],
+        password=passwords[people["agent"]],
+        from_rt_page=False,
+    )
+    assert forged["status"] == 403, forged
+    history = desk.call("GET", f"/ticket/{ticket['id']}/history?per_page=100&fields=Type")["body"]["items"]
+    assert "Correspond" not in [item.get("Type") for item in history], history
 
 
 def test_the_central_office_sees_every_organisation_and_sodermalm_sees_only_its_own(
