@@ -7,13 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.orders import KINDS, OrderError, plan_order
+from ansible.module_utils.orders import KINDS, OrderError, plan_order, read_order
 
 DOCUMENTATION = r"""
 module: order_check
 short_description: Check a servicedesk order against the city and the directory, and plan it
 description:
-  - Reads an order file (YAML) and checks every field against the city's organisations, the
+  - Reads an order file (YAML, every value read as the string written: C(0123) stays C(0123),
+    C(No) stays C(No)) and checks every field against its rule (names, employee ids and
+    departments by the personnel exports' rules) and against the city's organisations, the
     workstation image's profiles and the accounts and computers the directory holds; returns what
     the order is to do (accounts, groups, computer, asset) for the tasks that follow.
   - Fails, naming the file, the field and what is wrong, on an unknown organisation, department,
@@ -28,7 +30,9 @@ options:
     required: true
     choices: [new_user, mover, leaver, new_workstation, new_functional_mailbox]
   order_file:
-    description: The order, a YAML mapping of its fields (C(ticket) and the kind's fields).
+    description:
+      - The order, a YAML mapping of its fields (C(ticket) and the kind's fields), read by the
+        module itself (not parsed by the play first, which would give its values YAML's types).
     type: path
     required: true
   organisations:
@@ -125,12 +129,15 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    order = read_yaml(module, params["order_file"], "order")
     profiles = read_yaml(module, params["profiles_file"], "profiles") or {}
     try:
+        # The module reads the file itself (a path, not parsed data), so that every value
+        # is the string written: Ansible's or PyYAML's implicit types would make
+        # `employee_id: 0123` the number 83 and `surname: No` false.
+        order = read_order(params["order_file"])
         plan = plan_order(
             params["kind"],
-            order or {},
+            order,
             source=params["order_file"],
             organisations=params["organisations"],
             accounts=params["accounts"],

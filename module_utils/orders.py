@@ -9,25 +9,108 @@ call plan_order() through the order_check module, and change things only when it
 returns. The accounts an order makes carry `employeeType: Beställning #<ticket>`, so
 that running the same order again finds its own work instead of a duplicate, and so
 that the personnel exports' people (who have no such mark) are left to HR's data.
+A computer's mark is the last part of its description and is compared whole
+(description_parts): ticket 1 never takes the computer of ticket 12.
+
+An order is read by read_order(), every value the string written, and checked in two
+steps: first every field by its rule (RULES: the personnel exports' rules for names,
+employee ids and departments; ASCII identifiers), all problems in one OrderError;
+then against the city and the directory, stopping at the first problem. Nothing is
+returned, and so nothing is changed, until both have passed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from email.utils import formataddr
 from typing import Any
 
+import yaml
+
 try:
-    from ansible.module_utils.personnel import MAX_USERNAME_LENGTH, numbered, username_base
+    from ansible.module_utils.city_model import Invalid
+    from ansible.module_utils.personnel import (
+        MAX_USERNAME_LENGTH,
+        ascii_pattern,
+        department_problem,
+        employee_id_rule,
+        excerpt,
+        free_text,
+        numbered,
+        person_name,
+        string,
+        title_rule,
+        username_base,
+        username_rule,
+    )
 except ImportError:  # the unit tests have module_utils on sys.path
-    from personnel import MAX_USERNAME_LENGTH, numbered, username_base  # type: ignore[no-redef]
+    from city_model import Invalid  # type: ignore[no-redef]
+    from personnel import (  # type: ignore[no-redef]
+        MAX_USERNAME_LENGTH,
+        ascii_pattern,
+        department_problem,
+        employee_id_rule,
+        excerpt,
+        free_text,
+        numbered,
+        person_name,
+        string,
+        title_rule,
+        username_base,
+        username_rule,
+    )
 
 KINDS = ("new_user", "mover", "leaver", "new_workstation", "new_functional_mailbox")
 ORDER_MARK = "Beställning #"
 STAFF_SUFFIX = "Personal"
 MAILBOX_GROUP_INFIX = "-Brevlada-"
-_MAILBOX_ID = re.compile(r"^[a-z0-9]{2,20}$")
-_SERIAL = re.compile(r"^[A-Za-z0-9-]{4,40}$")
+# An order file is a handful of lines; anything much larger is not one.
+MAX_ORDER_BYTES = 64 * 1024
+MAX_MEMBERS = 200
+_TICKET = re.compile(r"[1-9][0-9]{0,8}\Z")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}\Z")
+_MAILBOX_ID = re.compile(r"[a-z0-9]{2,20}\Z")
+_SERIAL = re.compile(r"[A-Za-z0-9-]{4,40}\Z")
+_FIELD_NAME = re.compile(r"[a-z_]{1,40}\Z")
+
+
+def _members(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise Invalid("must be a list of user names")
+    if len(value) > MAX_MEMBERS:
+        raise Invalid(f"has {len(value)} user names (at most {MAX_MEMBERS})")
+    members = []
+    for index, member in enumerate(value):
+        try:
+            members.append(username_rule(string(member).strip()))
+        except Invalid as problem:
+            raise Invalid(f"item {index + 1}: {problem}") from None
+    return members
+
+
+# Every field of every order, with its rule: the rules of a person's fields are the
+# personnel exports' own (module_utils/personnel.py); identifiers are ASCII, so that a
+# look-alike (Cyrillic U+0430, fullwidth U+FF53, superscript U+00B2) is named, not matched
+# or crashed on.
+RULES: dict[str, Callable[[Any], Any]] = {
+    "ticket": ascii_pattern(_TICKET, "a ticket number: 1 to 9 ASCII digits, not starting with 0"),
+    "organisation": ascii_pattern(_TOKEN, "an organisation's id or code"),
+    "given_name": person_name,
+    "surname": person_name,
+    "employee_id": employee_id_rule,
+    "department": ascii_pattern(_TOKEN, "a department's id"),
+    "title": title_rule,
+    "username": username_rule,
+    "assigned_user": username_rule,
+    "site": ascii_pattern(_TOKEN, "a site's id"),
+    "profile": ascii_pattern(_TOKEN, "an image profile's id"),
+    "serial": ascii_pattern(_SERIAL, "a serial number: 4-40 letters, digits and dashes"),
+    "model": free_text(64),
+    "id": ascii_pattern(_MAILBOX_ID, "2-20 lower-case letters a-z and digits"),
+    "description": free_text(200),
+    "members": _members,
+}
 
 FIELDS: dict[str, dict[str, bool]] = {
     # field -> required
@@ -67,6 +150,66 @@ class OrderError(ValueError):
 
 def order_mark(ticket: int) -> str:
     return f"{ORDER_MARK}{ticket}"
+
+
+def description_parts(description: str) -> list[str]:
+    """The parts of a computer's description, as the orders write it: "Profil <profile>,
+    serienummer <serial>, Beställning #<ticket>". A part is compared whole, never searched
+    for: "Beställning #1" is not a part of "..., Beställning #12"."""
+    return [part.strip() for part in description.split(",")]
+
+
+class _OrderLoader(yaml.BaseLoader):
+    """YAML with every scalar a string, as written: `employee_id: 0123` is "0123", not 83,
+    and `surname: No` is "No", not false. Repeated keys and aliases are refused. (The
+    BaseLoader constructs strings, lists and mappings only: no tag makes an object.)"""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "an order has no aliases (*name)", self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{key!r} appears twice (first at line {seen[key]})", key_node.start_mark
+                    )
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_order(path: str, source: str | None = None) -> Any:
+    """The order in the file at `path`, every value a string (or a list of strings), or
+    OrderError naming the file (`source`, the path by default) and what is wrong."""
+    source = source or path
+    try:
+        with open(path, "rb") as stream:
+            content = stream.read(MAX_ORDER_BYTES + 1)
+    except OSError as error:
+        raise OrderError(f"{source}: cannot read the order: {error.strerror}") from None
+    if len(content) > MAX_ORDER_BYTES:
+        raise OrderError(f"{source}: the order is larger than {MAX_ORDER_BYTES // 1024} KiB: not an order")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise OrderError(f"{source}: the order is not valid UTF-8 (byte {error.start + 1})") from None
+    try:
+        order = yaml.load(text, Loader=_OrderLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise OrderError(f"{source}: the order is not valid YAML{where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise OrderError(f"{source}: the order is not valid YAML: {error}") from None
+    if order is None or order == "":
+        raise OrderError(f"{source}: the order is empty")
+    return order
 
 
 def _rdn(value: str) -> str:
@@ -118,6 +261,8 @@ class Planner:
         self.mail_domain = mail_domain
         self.orgs_dn = f"OU={_rdn(organisations_ou)},{base_dn}"
         self.department_prefix = department_prefix
+        # The order's values after check_fields: stripped strings, members a list of them.
+        self.values: dict[str, Any] = {}
 
     def fail(self, key: str | None, message: str) -> OrderError:
         where = f"{self.source}: {key}" if key else self.source
@@ -126,27 +271,39 @@ class Planner:
     # -- fields --------------------------------------------------------------
 
     def check_fields(self, kind: str) -> None:
+        """Every field against its rule (RULES), all problems in one OrderError, before the
+        order is looked up in the city and the directory."""
         if not isinstance(self.order, Mapping):
             raise self.fail(None, "the order must be a mapping of fields")
         known = FIELDS[kind]
-        unknown = sorted(set(self.order) - set(known))
-        if unknown:
-            raise self.fail(unknown[0], f"is not a field of a {kind} order (its fields: {', '.join(known)})")
+        problems: list[tuple[str, str]] = []
+        for key in self.order:
+            if key not in known:
+                shown = key if isinstance(key, str) and _FIELD_NAME.match(key) else excerpt(str(key))
+                problems.append((shown, f"is not a field of a {kind} order (its fields: {', '.join(known)})"))
+        values: dict[str, Any] = {}
         for field, required in known.items():
             value = self.order.get(field)
-            if required and (value is None or (isinstance(value, str) and not value.strip())):
-                raise self.fail(field, f"is required for a {kind} order")
-        ticket = self.order["ticket"]
-        if isinstance(ticket, bool) or not str(ticket).isdigit() or int(ticket) < 1:
-            raise self.fail("ticket", f"must be a ticket number, not {ticket!r}")
+            if isinstance(value, str):
+                value = value.strip()
+            if value is None or value == "":
+                if required:
+                    problems.append((field, f"is required for a {kind} order"))
+                continue
+            try:
+                values[field] = RULES[field](value)
+            except Invalid as problem:
+                problems.append((field, str(problem)))
+        if problems:
+            raise OrderError("\n".join(f"{self.source}: {field}: {message}" for field, message in problems))
+        self.values = values
 
     def text(self, field: str) -> str:
-        value = self.order.get(field)
-        return "" if value is None else str(value).strip()
+        return self.values.get(field, "")
 
     @property
     def ticket(self) -> int:
-        return int(self.order["ticket"])
+        return int(self.values["ticket"])
 
     # -- the city --------------------------------------------------------------
 
@@ -168,13 +325,11 @@ class Planner:
         has_schools = any(site.get("network") == "edu" for site in org.get("sites") or [])
         return f"OU=Admin,{org_dn}" if has_schools else org_dn
 
-    def department(self, org: Mapping[str, Any], field: str = "department") -> str:
+    def department(self, org_id: str, org: Mapping[str, Any], field: str = "department") -> str:
         wanted = self.text(field)
-        ids = [str(dept["id"]) for dept in org.get("departments") or []]
-        if wanted not in ids:
-            raise self.fail(
-                field, f"{org['name']} has no department {wanted!r} (its departments: {', '.join(ids)})"
-            )
+        problem = department_problem(wanted, org_id, org)
+        if problem:
+            raise self.fail(field, problem)
         return wanted
 
     def org_groups(self, org: Mapping[str, Any], department: str) -> list[str]:
@@ -222,7 +377,7 @@ class Planner:
 
     def new_user(self) -> dict[str, Any]:
         org_id, org = self.organisation()
-        department = self.department(org)
+        department = self.department(org_id, org)
         employee_id = self.text("employee_id")
         given_name, surname = self.text("given_name"), self.text("surname")
         mark = order_mark(self.ticket)
@@ -251,11 +406,15 @@ class Planner:
                 number += 1
                 username = numbered(base, number)
         assert len(username) <= MAX_USERNAME_LENGTH
+        email = f"{username}@{self.mail_domain}"
         return self.result(
             "new_user",
             org_id,
             org,
             exists=holder is not None,
+            # The welcome mail's recipient, one address: the name RFC 2047-encoded (or
+            # quoted), so that nothing in it can add a recipient or a header line.
+            mail_to=formataddr((f"{given_name} {surname}", email)),
             user={
                 "sam_account_name": username,
                 "name": username,
@@ -264,7 +423,7 @@ class Planner:
                 "firstname": given_name,
                 "surname": surname,
                 "display_name": f"{given_name} {surname}",
-                "email": f"{username}@{self.mail_domain}",
+                "email": email,
                 "employee_id": employee_id,
                 "employee_type": mark,
                 "title": self.text("title") or None,
@@ -285,7 +444,7 @@ class Planner:
             org_id, org = self.organisation()
         else:
             org_id, org = self._organisation_of(account)
-        department = self.department(org)
+        department = self.department(org_id, org)
         wanted = self.org_groups(org, department)
         current = [_cn(dn) for dn in _all(account.get("memberOf"))]
         leave = [
@@ -350,14 +509,14 @@ class Planner:
                 f"but {site_id} is on the {site.get('network', 'admin')} network",
             )
         serial = self.text("serial")
-        if not _SERIAL.match(serial):
-            raise self.fail("serial", f"{serial!r} is not a serial number (4-40 letters, digits and dashes)")
         assigned = self.text("assigned_user")
         if assigned and self.account_by_name(assigned) is None:
             raise self.fail("assigned_user", f"the directory has no account {assigned!r}")
         mark = order_mark(self.ticket)
         prefix = f"{str(org['code']).lower()}-{profile['kind']}-"
-        mine = next((c for c in self.computers if mark in _first(c.get("description"))), None)
+        mine = next(
+            (c for c in self.computers if mark in description_parts(_first(c.get("description")))), None
+        )
         if mine is not None:
             hostname = _first(mine.get("cn")).lower()
         else:
@@ -365,7 +524,8 @@ class Planner:
                 (
                     c
                     for c in self.computers
-                    if f"serienummer {serial}".casefold() in _first(c.get("description")).casefold()
+                    if f"serienummer {serial}".casefold()
+                    in (part.casefold() for part in description_parts(_first(c.get("description"))))
                 ),
                 None,
             )
@@ -412,13 +572,9 @@ class Planner:
     def new_functional_mailbox(self) -> dict[str, Any]:
         org_id, org = self.organisation()
         mailbox_id = self.text("id")
-        if not _MAILBOX_ID.match(mailbox_id):
-            raise self.fail("id", f"{mailbox_id!r} must be 2-20 lower-case letters a-z and digits")
-        members = self.order.get("members") or []
-        if not isinstance(members, list):
-            raise self.fail("members", "must be a list of user names")
+        members = self.values.get("members", [])
         for member in members:
-            if self.account_by_name(str(member)) is None:
+            if self.account_by_name(member) is None:
                 raise self.fail("members", f"the directory has no account {member!r}")
         name = f"{org['code']}{MAILBOX_GROUP_INFIX}{mailbox_id}"
         return self.result(
@@ -430,7 +586,7 @@ class Planner:
                 "dn": f"CN={_rdn(name)},OU=Groups,{self.admin_dn(org)}",
                 "mail": f"{str(org['code']).lower()}-{mailbox_id}@{self.mail_domain}",
                 "description": self.text("description"),
-                "members": [str(m) for m in members],
+                "members": members,
             },
         )
 

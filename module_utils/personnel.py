@@ -24,6 +24,13 @@ User names (sAMAccountName, at most 20 characters, lower case ASCII):
     new people are named in employee-id order, so the outcome is deterministic. Bases contain
     no digits, so a numbered name can never be someone else's base.
 
+Fields: a given name and a surname have letters (with their accents), spaces, hyphens
+and apostrophes only, at most 64 characters each (the directory's limit); an employee
+id is 1 to 20 ASCII letters, digits, '-' and '_'. These rules (person_name,
+employee_id_rule, department_problem, ...) are the servicedesk's orders' too
+(module_utils/orders.py); a message quotes at most an escaped excerpt of a bad value and
+names an offending character by position and code point.
+
 Status, against `today`: "future" when start_date is after today (the person gets a user
 name and a mail address now, and their account is created disabled; the first run on or
 after the start date sees them "active" and enables it), "leaver" when end_date is before
@@ -35,6 +42,7 @@ take no name from the people who stay.
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime
 import difflib
@@ -51,6 +59,7 @@ try:
         Invalid,
         Problems,
         Reporter,
+        describe,
         display_path,
         iso_date,
         natural_sort_key,
@@ -61,6 +70,7 @@ except ImportError:  # the tools and the unit tests put module_utils itself on t
         Invalid,
         Problems,
         Reporter,
+        describe,
         display_path,
         iso_date,
         natural_sort_key,
@@ -86,6 +96,159 @@ _NAME_PARTS = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014]")
 # Windows-1252 bytes of å, ä, ö, é, ü and their capitals: a file that is not UTF-8 because
 # of them was most likely exported as Windows-1252 (Latin-1).
 _LATIN1_LETTERS = frozenset(b"\xe5\xe4\xf6\xe9\xfc\xc5\xc4\xd6\xc9\xdc")
+
+
+# ---------------------------------------------------------------------------
+# The rules of a person's fields, one per field, for the personnel exports and for the
+# servicedesk's orders (module_utils/orders.py) alike. Each takes the value and returns
+# it, or raises Invalid with a message that quotes at most an escaped excerpt of it.
+
+# The directory's limits (rangeUpper of givenName and sn, of title), so that the directory
+# never refuses a value the rules let through halfway through a change.
+MAX_NAME_LENGTH = 64
+MAX_TITLE_LENGTH = 128
+# How much of a bad value a message quotes.
+MAX_EXCERPT = 40
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}\Z")
+EMPLOYEE_ID_RULE = "1 to 20 ASCII letters, digits, '-' and '_', starting with a letter or digit"
+USERNAME_RULE = "1 to 20 ASCII letters, digits, '.', '-' and '_', starting with a letter or digit"
+NAME_RULE = "a name has letters, spaces, hyphens and apostrophes only"
+_APOSTROPHES = "'\u2019\u02bc"
+_HYPHENS = "-\u2010\u2011\u2012\u2013\u2014"
+# A value a message may show unquoted.
+_PLAIN_WORD = re.compile(r"[\w-]{1,40}\Z")
+# Scripts whose letters look like Latin ones: a name mixing them is most likely a look-alike.
+_LOOKALIKE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
+
+
+def excerpt(value: str, limit: int = MAX_EXCERPT) -> str:
+    """`value` quoted for a message: line breaks, control and invisible characters escaped
+    (\\n, \\x00, \\u202e), at most `limit` characters of the escaped text, and … when cut."""
+    shown = value[:limit]
+    quoted = repr(shown)
+    while len(quoted) > limit + 2:
+        shown = shown[:-1]
+        quoted = repr(shown)
+    return quoted + ("…" if len(shown) < len(value) else "")
+
+
+def code_point(character: str) -> str:
+    """'U+002C COMMA', 'U+000A (a control character)'."""
+    name = unicodedata.name(character, "")
+    if not name:
+        control = unicodedata.category(character) == "Cc"
+        name = "(a control character)" if control else "(an unnamed character)"
+    return f"U+{ord(character):04X} {name}"
+
+
+def string(value: Any) -> str:
+    """A string; YAML's numbers, booleans and the like are refused, not converted."""
+    if isinstance(value, str):
+        return value
+    scalar = value is None or isinstance(value, (bool, int, float, datetime.date))
+    raise Invalid(f"must be a string, got {describe(value)}{' — quote it' if scalar else ''}")
+
+
+def _bad_character(value: str, index: int, rule: str) -> Invalid:
+    return Invalid(f"{excerpt(value)} has {code_point(value[index])} at character {index + 1}; {rule}")
+
+
+def ascii_only(value: str, rule: str) -> str:
+    """The value if it is ASCII; else the first other character, which is most likely a
+    look-alike (Cyrillic U+0430, fullwidth U+FF53, superscript U+00B2), named with its position."""
+    for index, character in enumerate(value):
+        if not character.isascii():
+            raise _bad_character(value, index, f"not ASCII ({rule})")
+    return value
+
+
+def ascii_pattern(pattern: re.Pattern[str], rule: str) -> Any:
+    """A rule: a string, ASCII, matching `pattern` (`rule` says what it allows)."""
+
+    def check(value: Any) -> str:
+        ascii_only(string(value), rule)
+        if not pattern.match(value):
+            raise Invalid(f"{excerpt(value)} is not valid ({rule})")
+        return value
+
+    return check
+
+
+employee_id_rule = ascii_pattern(EMPLOYEE_ID, EMPLOYEE_ID_RULE)
+username_rule = ascii_pattern(USERNAME, USERNAME_RULE)
+
+
+def person_name(value: Any) -> str:
+    """A given name or a surname: letters (with their accents), spaces, hyphens and
+    apostrophes ("Anna-Karin", "Lars af Klint", "O'Brien", "Åsa"), at most 64 characters.
+    Commas, line breaks, control characters, digits and other punctuation are refused (a
+    name goes into mail headers and the directory), and so is a name that mixes Latin
+    letters with Greek or Cyrillic ones, which look alike."""
+    value = string(value)
+    if len(value) > MAX_NAME_LENGTH:
+        raise Invalid(f"{excerpt(value)} is {len(value)} characters long (at most {MAX_NAME_LENGTH})")
+    scripts: list[tuple[int, str]] = []
+    previous = ""
+    for index, character in enumerate(value):
+        category = unicodedata.category(character)
+        if character == " " or character in _HYPHENS or character in _APOSTROPHES:
+            pass
+        elif category.startswith("L"):
+            script = unicodedata.name(character, "").split(" ")[0]
+            if script in _LOOKALIKE_SCRIPTS:
+                scripts.append((index, script))
+        elif category.startswith("M") and unicodedata.category(previous or " ").startswith(("L", "M")):
+            pass  # an accent written as a combining mark after its letter
+        else:
+            raise _bad_character(value, index, NAME_RULE)
+        previous = character
+    counts = collections.Counter(script for _index, script in scripts)
+    if len(counts) > 1:
+        main = counts.most_common(1)[0][0]
+        index, script = next((i, s) for i, s in scripts if s != main)
+        raise _bad_character(value, index, f"a {script.title()} letter among {main.title()} ones "
+                                           "(a look-alike?)")
+    return value
+
+
+def free_text(maximum: int) -> Any:
+    """A rule: a string of printable characters (no line breaks, no control or invisible
+    characters; spaces are the only blanks), at most `maximum` characters."""
+
+    def check(value: Any) -> str:
+        value = string(value)
+        if len(value) > maximum:
+            raise Invalid(f"{excerpt(value)} is {len(value)} characters long (at most {maximum})")
+        for index, character in enumerate(value):
+            if not character.isprintable():
+                raise _bad_character(value, index, "only printable characters on one line")
+        return value
+
+    return check
+
+
+title_rule = free_text(MAX_TITLE_LENGTH)
+
+
+def department_problem(department_id: str, organisation_id: str,
+                       organisation: Mapping[str, Any]) -> str | None:
+    """What is wrong with a department id of an organisation, or None if it has it."""
+    departments = {str(d["id"]): d.get("name", "") for d in organisation.get("departments") or [] if d}
+    if department_id in departments:
+        return None
+    shown = department_id if _PLAIN_WORD.match(department_id) else excerpt(department_id)
+    by_name = [key for key, name in departments.items() if name.casefold() == department_id.casefold()]
+    if by_name:
+        hint = f" (use its id '{by_name[0]}')"
+    else:
+        close = difflib.get_close_matches(department_id, list(departments), n=1)
+        hint = (f" (did you mean '{close[0]}'?)" if close
+                else f" (departments: {', '.join(departments)})")
+        foreign = next((i for i, character in enumerate(department_id) if not character.isascii()), None)
+        if foreign is not None:
+            hint += (f"; character {foreign + 1}, {code_point(department_id[foreign])}, is not ASCII"
+                     " (a look-alike?)")
+    return f"unknown department {shown} of organisation {organisation_id}{hint}"
 
 
 # ---------------------------------------------------------------------------
@@ -327,7 +490,15 @@ class _PersonnelFile:
         employee_id = values["employee_id"]
         if employee_id:
             problems.extend(self.check_employee_id(employee_id, line))
-        if values["given_name"] and values["surname"]:
+        names_valid = True
+        for name, rule in (("given_name", person_name), ("surname", person_name)):
+            if values[name]:
+                try:
+                    rule(values[name])
+                except Invalid as problem:
+                    problems.append(f"{name} {problem}")
+                    names_valid = False
+        if values["given_name"] and values["surname"] and names_valid:
             try:
                 username_base(values["given_name"], values["surname"])
             except ValueError as problem:
@@ -351,9 +522,10 @@ class _PersonnelFile:
             start_date=start_date, end_date=end_date, file=self.file, line=line))
 
     def check_employee_id(self, employee_id: str, line: int) -> list[str]:
-        if not EMPLOYEE_ID.match(employee_id):
-            return [f"employee_id {employee_id!r} is not valid (1 to 20 ASCII letters, digits, "
-                    "'-' and '_', starting with a letter or digit)"]
+        try:
+            employee_id_rule(employee_id)
+        except Invalid as problem:
+            return [f"employee_id {problem}"]
         first = self.reader.claim_employee_id(employee_id, self.file, line)
         return [f"duplicate employee_id {employee_id} (first at {first})"] if first else []
 
@@ -371,17 +543,8 @@ class _PersonnelFile:
                             f"{self.organisation_id} (one file per organisation)")
         return organisation
 
-    @staticmethod
-    def check_department(department_id: str, organisation: Mapping[str, Any]) -> str | None:
-        departments = {d["id"]: d.get("name", "") for d in organisation.get("departments") or [] if d}
-        if department_id in departments:
-            return None
-        by_name = [key for key, name in departments.items() if name.casefold() == department_id.casefold()]
-        close = by_name or difflib.get_close_matches(department_id, list(departments), n=1)
-        hint = (f" (use its id '{by_name[0]}')" if by_name
-                else f" (did you mean '{close[0]}'?)" if close
-                else f" (departments: {', '.join(departments)})")
-        return f"unknown department {department_id} of organisation {organisation['id']}{hint}"
+    def check_department(self, department_id: str, organisation: Mapping[str, Any]) -> str | None:
+        return department_problem(department_id, organisation["id"], organisation)
 
     @staticmethod
     def date(values: dict[str, str], name: str, problems: list[str]) -> datetime.date | None:

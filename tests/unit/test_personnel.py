@@ -173,6 +173,26 @@ BAD_INPUTS: list[tuple[str, Callable[[Exports], object], list[str]]] = [
     ("name-without-a-foldable-letter",
      lambda e: e.set("utbildning", 1, "surname", "李"),
      [f"{UTB}: line 2: surname '李' has no letter a user name can be made of"]),
+    # The name rules the servicedesk's orders share (module_utils/orders.py).
+    ("comma-and-line-break-in-a-given-name",
+     lambda e: e.set("sodermalm", 1, "given_name", "Åsa,\nBcc: x@example.org"),
+     [f"{SOD}: line 2: given_name 'Åsa,\\nBcc: x@example.org' has U+002C COMMA at character 4; "
+      "a name has letters, spaces, hyphens and apostrophes only"]),
+    ("control-character-in-a-surname",
+     lambda e: e.set("sodermalm", 1, "surname", "Öberg\x1b[2J"),
+     [f"{SOD}: line 2: surname 'Öberg\\x1b[2J' has U+001B (a control character) at character 6; "
+      "a name has letters, spaces, hyphens and apostrophes only"]),
+    ("cyrillic-look-alike-in-a-surname",
+     lambda e: e.set("sodermalm", 1, "surname", "\u041eberg"),
+     [f"{SOD}: line 2: surname '\u041eberg' has U+041E CYRILLIC CAPITAL LETTER O at character 1; "
+      "a Cyrillic letter among Latin ones (a look-alike?)"]),
+    ("overlong-surname",
+     lambda e: e.set("sodermalm", 1, "surname", "Öberg" * 13),
+     [f"{SOD}: line 2: surname '{('Öberg' * 8)[:40]}'… is 65 characters long (at most 64)"]),
+    ("employee-id-with-a-look-alike",
+     lambda e: e.set("sodermalm", 1, "employee_id", "10\uff101"),
+     [f"{SOD}: line 2: employee_id '10\uff101' has U+FF10 FULLWIDTH DIGIT ZERO at character 3; not ASCII "
+      "(1 to 20 ASCII letters, digits, '-' and '_', starting with a letter or digit)"]),
     ("start-date-not-iso",
      lambda e: e.set("sodermalm", 1, "start_date", "2001/03/01"),
      [f"{SOD}: line 2: start_date: expected a date as YYYY-MM-DD, got string '2001/03/01'"]),
