@@ -490,6 +490,30 @@ def _organisation_as_vars(org: dict[str, Any], waves: dict[int, dict[str, Any]])
     }
 
 
+# The keys of `city_networks`: the sites' networks by kind, the datacentres' and all of them.
+CITY_NETWORK_GROUPS = (*NETWORK_KINDS, "service", "all")
+
+
+def networks_as_vars(city: City) -> dict[str, list[str]]:
+    """`city_networks`: the networks of the included organisations' sites by kind (admin,
+    edu), the datacentres' service networks, and `all` of them, each as the fewest CIDRs
+    that cover exactly the same addresses. The one source of every allow list."""
+    networks: dict[str, list[Any]] = {kind: [] for kind in CITY_NETWORK_GROUPS}
+    for _organisation_id, site in city.sites():
+        networks[site["network"]].append(site["cidr"])
+    networks["service"] = [datacentre["network"] for datacentre in city.datacentres.values()]
+    networks["all"] = [net for kind in (*NETWORK_KINDS, "service") for net in networks[kind]]
+    return {kind: collapse_networks(nets) for kind, nets in networks.items()}
+
+
+def collapse_networks(networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
+    """The fewest CIDRs covering exactly these networks, IPv4 first, in address order."""
+    by_version: dict[int, list[Any]] = {4: [], 6: []}
+    for net in networks:
+        by_version[net.version].append(net)
+    return [str(net) for version in (4, 6) for net in ipaddress.collapse_addresses(by_version[version])]
+
+
 def transfer_period_as_vars(city: City) -> dict[str, str]:
     """`city_transfer_period`: the start and end of the transfer, as ISO dates."""
     return {"start": city.period["start"].isoformat(), "end": city.period["end"].isoformat()}

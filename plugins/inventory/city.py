@@ -29,8 +29,10 @@ description:
     C(mail_servers), C(app_servers), C(servicedesk_servers) and C(log_servers)."
   - "Variables: service hosts get C(ansible_host), C(datacentre), C(datacentre_network),
     C(services) and C(serves); workstations get C(asset) and, from their site group,
-    C(organisation), C(site) and C(network). The group C(servers) carries C(city_organisations)
-    and C(city_transfer_period)."
+    C(organisation), C(site) and C(network). The group C(servers) carries C(city_organisations),
+    C(city_transfer_period) and C(city_networks): the included sites' networks by kind
+    (C(admin), C(edu)), the datacentres' (C(service)) and C(all) of them, each collapsed
+    to the fewest CIDRs, from which the roles' allow lists are derived."
 extends_documentation_fragment:
   - constructed
 options:
@@ -206,6 +208,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                                     city_model.organisations_as_vars(city))
         self.inventory.set_variable(CITY_VARS_GROUP, "city_transfer_period",
                                     city_model.transfer_period_as_vars(city))
+        self.inventory.set_variable(CITY_VARS_GROUP, "city_networks", city_model.networks_as_vars(city))
 
     def _apply_constructed(self, host_names):
         """compose, groups and keyed_groups template every host: only when asked for."""
