@@ -119,3 +119,44 @@ def test_a_pupil_opens_only_their_own_schools_share(lab, pupil):
     assert opened(smb(lab, name, password, "UTB-sodermalmsskolan", f'put /etc/hostname "{name} läxa.txt"'))
     for other in ["UTB-katarina_norra", "UTB-Gemensam", "SOD-Gemensam"]:
         assert refused(smb(lab, name, password, other, "ls")), other
+
+
+# What a Windows client stores beside a file's data: the Zone.Identifier stream that
+# marks a download, and an extended attribute (Office keeps document properties so).
+ZONE_IDENTIFIER = "[ZoneTransfer]\r\nZoneId=3\r\nHostUrl=https://www.stockholm.se/blankett.pdf\r\n"
+CLIENT_FILES = (f"printf '%s' {shlex.quote(ZONE_IDENTIFIER)} > /tmp/e2e-zone && "
+                "printf 'Blankett för bygglov\\n' > /tmp/e2e-doc")
+
+
+def streams_and_eas(lab, user, password, share):
+    name = f"Nedladdad blankett {uuid.uuid4().hex[:6]} (Åsa).pdf"
+    lab.ssh(CLIENT, CLIENT_FILES)
+    commands = (f'put /tmp/e2e-doc "{name}"; put /tmp/e2e-zone "{name}:Zone.Identifier"; '
+                f'get "{name}:Zone.Identifier" /tmp/e2e-zone-back; allinfo "{name}"; '
+                f'setea "{name}" DokumentEgenskaper "Författare: Åsa Öberg"; geteas "{name}"')
+    result = smb(lab, user, password, share, commands)
+    back = lab.ssh(CLIENT, "cat /tmp/e2e-zone-back", check=False).stdout
+    return result, back
+
+
+def assert_stream_and_ea_kept(result, back):
+    output = result.stdout + result.stderr
+    assert "NT_STATUS" not in output, output
+    assert "stream: [:Zone.Identifier:$DATA]" in output, output
+    assert back == ZONE_IDENTIFIER
+    # geteas prints the attribute's name and its bytes; the value is UTF-8.
+    assert "DokumentEgenskaper" in output, output
+    assert "F..rfatt" in output.replace("\n", " "), output
+
+
+@pytest.mark.parametrize("share", ["home", "common", "department"])
+def test_a_windows_clients_stream_and_extended_attribute_are_kept(
+        lab, passwords, sodermalm_person, sodermalm_user, share):
+    name = {"home": sodermalm_user, "common": "SOD-Gemensam",
+            "department": f"SOD-{sodermalm_person['department']}"}[share]
+    assert_stream_and_ea_kept(*streams_and_eas(lab, sodermalm_user, passwords[sodermalm_user], name))
+
+
+def test_a_pupils_stream_and_extended_attribute_are_kept_on_the_school_share(lab, pupil):
+    name, password = pupil
+    assert_stream_and_ea_kept(*streams_and_eas(lab, name, password, "UTB-sodermalmsskolan"))
