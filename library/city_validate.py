@@ -22,8 +22,8 @@ short_description: Validate the city data (organisations, waves, service hosts, 
 description:
   - Loads a city data dir and checks all of it against the schema in
     C(module_utils/city_model.py), the same checks that the C(city) inventory plugin makes.
-  - Fails with every problem found, each naming the file, the key path or register row, and
-    what is wrong; on success returns how many of each thing the city has.
+  - Fails with every problem found, each naming the file, the key path or the line of a
+    register file, and what is wrong; on success returns how many of each thing the city has.
   - Never changes anything.
 options:
   config:

@@ -12,19 +12,35 @@ module (which AnsiballZ ships to its target) and the tools import it unchanged.
 
 Problems are collected rather than raised one by one, so that a single run reports
 every mistake that is cheap to find. CityDataError carries them sorted; each names
-the file, the key path or register row, and what is wrong. Register rows are numbered
-from 1 after the header line (row N is line N + 1 of the file).
+the file, the key path or the line of a CSV file (the header is line 1; blank lines are
+skipped but keep their number), and what is wrong.
+
+What a message echoes of a bad value is an excerpt (`excerpt`): escaped as Python's
+repr escapes it, so control characters show as \x1b or \u200b, and cut at
+MAX_ECHO characters. A value that breaks a rule of the form "ASCII letters, digits..."
+has its first offending character named by position and code point, so that a Cyrillic
+ES (U+0421) in an organisation code is told from the Latin C it looks like.
+
+Text fields (every string of the schema and every column of the register) must be
+strings (YAML's implicit integers, booleans and dates are refused where a string
+belongs), must not be empty unless said so, must hold printable characters only (no
+control, format or line-separator characters, `str.isprintable`), and have the maximum
+length given in the schema beside them.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import difflib
+import io
 import ipaddress
 import itertools
 import os
 import re
+import sys
+import unicodedata
 import urllib.parse
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -70,11 +86,33 @@ SERVES_ALL = "all"
 # A site's network keeps three addresses from its clients: network, gateway, broadcast.
 RESERVED_SITE_ADDRESSES = 3
 
-IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")
+# Limits of the schema's fields, each the longest value the field may hold. Values in the
+# city are far shorter; the limits keep a pasted document or a runaway export out of group
+# names, hostvars and the directory. Fields of a fixed shape (ids, codes, host names, queue
+# names) have their limit in their pattern.
+MAX_ID_LENGTH = 40            # ids of organisations, sites, departments, datacentres (group names)
+MAX_NAME_LENGTH = 120         # names of organisations, sites, departments, datacentres; printer locations
+MAX_ADDRESS_LENGTH = 200      # a site's postal address, on one line
+MAX_OS_LENGTH = 80            # a legacy server's operating system
+MAX_DRIVER_LENGTH = 255       # a printer driver reference
+MAX_URI_LENGTH = 255          # a printer's device URI
+MAX_NETWORK_LENGTH = 50       # a network or an address as text (an IPv6 network takes at most 43)
+MAX_SERIAL_LENGTH = 40        # register: serial
+MAX_MODEL_LENGTH = 80         # register: model
+MAX_PERSON_LENGTH = 120       # register: assigned_user (a full name)
+MAX_PATH_LENGTH = 4096        # plugin configuration: a path (PATH_MAX of Linux)
+MAX_EXPRESSION_LENGTH = 1000  # plugin configuration: a Jinja expression or a group name part
+MAX_COUNT = 100_000           # staff and workstations of one organisation (the city has 60,000)
+MAX_WAVE = 99                 # wave numbers
+MAX_HOST_INDEX = 2**32        # a service host's index in its datacentre network
+# What a message echoes of a value, at most (see `excerpt`).
+MAX_ECHO = 60
+
+IDENTIFIER = re.compile(rf"[a-z][a-z0-9_]{{0,{MAX_ID_LENGTH - 1}}}\Z")
 ORGANISATION_CODE = re.compile(r"[A-Z]{2,5}\Z")
 # Workstations and servers join one AD domain: NetBIOS limits names to 15 characters.
 HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?\Z")
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 # A CUPS queue name that every client (IPP, Windows point-and-print, lpr) accepts unquoted.
 PRINTER_QUEUE = re.compile(r"[a-z][a-z0-9-]{0,62}\Z")
 # How the print server reaches a printer: raw TCP (JetDirect), IPP or LPD. Anything else
@@ -106,7 +144,7 @@ def natural_sort_key(text: str) -> list[Any]:
 
 
 class Problems:
-    """Problems found so far, each located by file and by key path or row."""
+    """Problems found so far, each located by file and by key path or line."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
@@ -137,6 +175,47 @@ def display_path(path: Path | str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Echoing values in messages: short, escaped, look-alikes named
+
+
+def excerpt(value: str, limit: int = MAX_ECHO) -> str:
+    """The value quoted and escaped as repr does (control and invisible characters show as
+    \\x1b, \\u200b...), cut after `limit` characters with '...' after the closing quote."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}..."
+
+
+def shown(value: str) -> str:
+    """The value bare when it is short and printable, as most valid values are; else an
+    excerpt, so that what a message echoes is never long and never holds a raw control."""
+    if len(value) <= MAX_ECHO and value.isprintable():
+        return value
+    return excerpt(value)
+
+
+def shown_number(value: int | float) -> str:
+    digits = str(value)
+    return digits if len(digits) <= MAX_ECHO else f"{digits[:MAX_ECHO]}..."
+
+
+_UNNAMED = {"Cc": "a control character", "Cs": "a surrogate", "Co": "a private-use character",
+            "Cn": "an unassigned code point"}
+
+
+def code_point(character: str) -> str:
+    """'U+0421 CYRILLIC CAPITAL LETTER ES'; control characters have no name in Unicode."""
+    name = unicodedata.name(character, "")
+    if name:
+        return f"U+{ord(character):04X} {name}"
+    return f"U+{ord(character):04X} ({_UNNAMED.get(unicodedata.category(character), 'unnamed')})"
+
+
+def character_at(value: str, index: int) -> str:
+    return f"character {index + 1} is {code_point(value[index])}"
+
+
+# ---------------------------------------------------------------------------
 # The schema machinery: a check takes (value, key path, reporter) and returns the
 # normalised value, or None after reporting why the value is invalid.
 
@@ -147,17 +226,27 @@ class Invalid(Exception):
     """A value breaks the rule of its field; the message says how."""
 
 
+class ImplicitDate(str):
+    """An unquoted scalar that YAML 1.1 reads as a date or timestamp (2009-03-02).
+
+    The city's YAML reader keeps it as its text, so that a date field checks it like any
+    other value, and marks it, so that a field that must be a string refuses it as the
+    date that YAML's other readers (Ansible, yamllint) see in it."""
+
+
 def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if value is None:
         return "null (an empty value)"
     if isinstance(value, int):
-        return f"integer {value}"
+        return f"integer {shown_number(value)}"
     if isinstance(value, float):
-        return f"number {value}"
+        return f"number {shown_number(value)}"
+    if isinstance(value, ImplicitDate):
+        return f"date {shown(value)}"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return f"string {excerpt(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, Mapping):
@@ -165,8 +254,16 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+# A key that a key path shows bare; any other is shown as an excerpt or described.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,60}\Z")
+
+
 def key_path(where: str, key: Any) -> str:
-    return f"{where}.{key}" if where else str(key)
+    if isinstance(key, str) and not isinstance(key, ImplicitDate):
+        name = key if _PLAIN_KEY.match(key) else excerpt(key)
+    else:
+        name = f"({describe(key)})"
+    return f"{where}.{name}" if where else name
 
 
 def leaf(rule: Callable[[Any], Any]) -> Check:
@@ -208,19 +305,20 @@ class Record:
 
     def unknown_key(self, key: Any) -> str:
         known = list(self.fields)
-        close = difflib.get_close_matches(str(key), known, n=1)
+        close = difflib.get_close_matches(str(key)[:MAX_ECHO], known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
         return f"unknown key ({hint})"
 
 
-def list_of(item: Check) -> Check:
-    """A non-empty list; invalid items stay as None so that indexes keep their meaning."""
+def list_of(item: Check, *, empty: bool = False) -> Check:
+    """A list, non-empty unless `empty`; invalid items stay as None so that indexes keep
+    their meaning."""
 
     def check(value: Any, where: str, report: Reporter) -> list[Any] | None:
         if not isinstance(value, list):
             report(where, f"expected a list, got {describe(value)}")
             return None
-        if not value:
+        if not value and not empty:
             report(where, "must not be empty")
             return None
         return [item(element, f"{where}[{index}]", report) for index, element in enumerate(value)]
@@ -228,41 +326,97 @@ def list_of(item: Check) -> Check:
     return check
 
 
-def text(value: Any) -> str:
-    if not isinstance(value, str):
-        hint = " (quote it if you meant the word)" if isinstance(value, bool) else ""
+def mapping_of(key_rule: Callable[[Any], Any], value: Check) -> Check:
+    """A mapping of any keys that pass `key_rule`, each value checked by `value`."""
+
+    def check(mapping: Any, where: str, report: Reporter) -> dict[Any, Any] | None:
+        if not isinstance(mapping, Mapping):
+            report(where, f"expected a mapping, got {describe(mapping)}")
+            return None
+        result = {}
+        for key, element in mapping.items():
+            at = key_path(where, key)
+            try:
+                key_rule(key)
+            except Invalid as problem:
+                report(at, f"key: {problem}")
+                continue
+            checked = value(element, at, report)
+            if checked is not None:
+                result[key] = checked
+        return result
+
+    return check
+
+
+def text(value: Any, max_length: int = MAX_NAME_LENGTH, *, empty: bool = False,
+         allowed: str = "") -> str:
+    """A string of printable characters (and those in `allowed`), at most `max_length` long,
+    not blank unless `empty`."""
+    if not isinstance(value, str) or isinstance(value, ImplicitDate):
+        hint = (" (quote it if you meant the word)" if isinstance(value, bool)
+                else " (quote it if you meant the text)" if isinstance(value, (int, float, ImplicitDate))
+                else "")
         raise Invalid(f"expected a string, got {describe(value)}{hint}")
-    if not value.strip():
+    if not empty and not value.strip():
         raise Invalid("must not be empty")
+    if not value.isprintable():
+        index = next((index for index, character in enumerate(value)
+                      if not character.isprintable() and character not in allowed), None)
+        if index is not None:
+            raise Invalid(f"{excerpt(value)} holds a character that is not printable text: "
+                          f"{character_at(value, index)}")
+    if len(value) > max_length:
+        raise Invalid(f"{excerpt(value)} is {len(value)} characters long, at most {max_length}")
     return value
 
 
-def identifier(value: Any) -> str:
-    if not IDENTIFIER.match(text(value)):
-        raise Invalid(f"{value!r} is not a valid id (lowercase ASCII letters, digits and '_', "
-                      "starting with a letter)")
-    return value
+def bounded(max_length: int, *, empty: bool = False) -> Callable[[Any], str]:
+    """The rule of a free-text field: `text` with the field's maximum length."""
+
+    def rule(value: Any) -> str:
+        return text(value, max_length, empty=empty)
+
+    return rule
 
 
-def organisation_code(value: Any) -> str:
-    if not ORGANISATION_CODE.match(text(value)):
-        raise Invalid(f"{value!r} is not a valid organisation code (2 to 5 uppercase ASCII letters)")
-    return value
+class Token:
+    """The rule of a value of fixed ASCII shape, such as an id or a host name.
+
+    A refusal names the first character that is not ASCII by position and code point: a
+    look-alike (a Cyrillic ES, a Greek OMICRON, an Arabic-Indic digit) reads the same on screen as
+    the ASCII character it imitates, and would otherwise leave the reader puzzled."""
+
+    def __init__(self, what: str, pattern: re.Pattern[str], explanation: str) -> None:
+        self.what = what
+        self.pattern = pattern
+        self.explanation = explanation
+
+    def __call__(self, value: Any) -> str:
+        # The pattern holds the length limit, and the explanation says it.
+        if self.pattern.match(text(value, sys.maxsize)):
+            return value
+        foreign = next((index for index, character in enumerate(value) if not character.isascii()), None)
+        hint = f": {character_at(value, foreign)}" if foreign is not None else ""
+        raise Invalid(f"{excerpt(value)} is not a valid {self.what} ({self.explanation}){hint}")
 
 
-def hostname(value: Any) -> str:
-    if not HOSTNAME.match(text(value)):
-        raise Invalid(f"{value!r} is not a valid host name (lowercase ASCII letters, digits and '-', "
-                      "at most 15 characters)")
-    return value
+identifier = Token("id", IDENTIFIER, "lowercase ASCII letters, digits and '_', starting with a letter, "
+                                     f"at most {MAX_ID_LENGTH} characters")
+organisation_code = Token("organisation code", ORGANISATION_CODE, "2 to 5 uppercase ASCII letters")
+hostname = Token("host name", HOSTNAME, "lowercase ASCII letters, digits and '-', at most 15 characters")
+printer_queue = Token("printer queue name", PRINTER_QUEUE, "lowercase ASCII letters, digits and '-', "
+                                                           "starting with a letter, at most 63 characters")
 
 
-def whole_number(minimum: int) -> Callable[[Any], int]:
+def whole_number(minimum: int, maximum: int) -> Callable[[Any], int]:
     def rule(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(f"expected an integer, got {describe(value)}")
         if value < minimum:
-            raise Invalid(f"{value} is less than {minimum}")
+            raise Invalid(f"{shown_number(value)} is less than {minimum}")
+        if value > maximum:
+            raise Invalid(f"{shown_number(value)} is more than {maximum}")
         return value
 
     return rule
@@ -290,50 +444,46 @@ def iso_date(value: Any) -> datetime.date:
 
 def network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        return ipaddress.ip_network(text(value))
+        return ipaddress.ip_network(text(value, MAX_NETWORK_LENGTH))
     except ValueError:
         pass
     try:
         ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise Invalid(f"{value} is not a valid network") from None
-    raise Invalid(f"{value} is not a valid network (host bits are set)")
+        raise Invalid(f"{shown(value)} is not a valid network") from None
+    raise Invalid(f"{shown(value)} is not a valid network (host bits are set)")
 
 
 def ip_address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
-        return ipaddress.ip_address(text(value))
+        return ipaddress.ip_address(text(value, MAX_NETWORK_LENGTH))
     except ValueError:
-        raise Invalid(f"{value} is not a valid IP address") from None
-
-
-def printer_queue(value: Any) -> str:
-    if not PRINTER_QUEUE.match(text(value)):
-        raise Invalid(f"{value!r} is not a valid printer queue name (lowercase ASCII letters, digits and "
-                      "'-', starting with a letter, at most 63 characters)")
-    return value
+        raise Invalid(f"{shown(value)} is not a valid IP address") from None
 
 
 def printer_driver(value: Any) -> str:
-    if not PRINTER_DRIVER.match(text(value)):
-        raise Invalid(f"{value!r} is not a driver reference ('everywhere' or a model from `lpinfo -m`, "
-                      "without spaces)")
+    if not PRINTER_DRIVER.match(text(value, MAX_DRIVER_LENGTH)):
+        raise Invalid(f"{excerpt(value)} is not a driver reference ('everywhere' or a model from "
+                      "`lpinfo -m`, without spaces)")
     return value
 
 
 def device_uri(value: Any) -> str:
     """A printer's device URI: an allowed scheme and a host."""
-    parts = urllib.parse.urlsplit(text(value))
+    try:
+        parts = urllib.parse.urlsplit(text(value, MAX_URI_LENGTH))
+    except ValueError:
+        raise Invalid(f"{excerpt(value)} is not a valid device URI") from None
     if parts.scheme not in PRINTER_URI_SCHEMES:
-        raise Invalid(f"{value!r} has scheme {parts.scheme or 'none'!r}, expected one of "
+        raise Invalid(f"{excerpt(value)} has scheme {excerpt(parts.scheme or 'none')}, expected one of "
                       f"{', '.join(PRINTER_URI_SCHEMES)}")
     try:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:
-        raise Invalid(f"{value!r} has an invalid port") from None
+        raise Invalid(f"{excerpt(value)} has an invalid port") from None
     if not host or any(character.isspace() for character in value):
-        raise Invalid(f"{value!r} is not a valid device URI (expected {parts.scheme}://HOST...)")
+        raise Invalid(f"{excerpt(value)} is not a valid device URI (expected {parts.scheme}://HOST...)")
     return value
 
 
@@ -347,63 +497,73 @@ def serves(value: Any, where: str, report: Reporter) -> str | list[str] | None:
 
 
 # ---------------------------------------------------------------------------
-# The schema of every file
+# The schema of every file. Every string is checked by `text` (printable, not blank) or a
+# Token, with the limit of its kind (the MAX_*_LENGTH constants above); numbers have a range.
 
 PERIOD = Record({"start": leaf(iso_date), "end": leaf(iso_date)})
 WAVE = Record({
-    "number": leaf(whole_number(1)),
+    "number": leaf(whole_number(1, MAX_WAVE)),
     "start": leaf(iso_date),
     "stage": leaf(one_of(*STAGES)),
 })
 TRANSFER = Record({"period": PERIOD, "waves": list_of(WAVE)})
 
 PRINTER = Record({
-    "name": leaf(printer_queue),
-    "location": leaf(text),
-    "driver": leaf(printer_driver),
-    "device_uri": leaf(device_uri),
+    "name": leaf(printer_queue),                    # at most 63 characters
+    "location": leaf(bounded(MAX_NAME_LENGTH)),     # 120
+    "driver": leaf(printer_driver),                 # 255
+    "device_uri": leaf(device_uri),                 # 255
 })
 SITE = Record({
-    "id": leaf(identifier),
-    "name": leaf(text),
-    "address": leaf(text),
+    "id": leaf(identifier),                         # 40
+    "name": leaf(bounded(MAX_NAME_LENGTH)),         # 120
+    "address": leaf(bounded(MAX_ADDRESS_LENGTH)),   # 200
     "network": leaf(one_of(*NETWORK_KINDS)),
     "cidr": leaf(network),
     "printers": list_of(PRINTER),
 }, optional=["printers"])
-DEPARTMENT = Record({"id": leaf(identifier), "name": leaf(text)})
+DEPARTMENT = Record({"id": leaf(identifier), "name": leaf(bounded(MAX_NAME_LENGTH))})
 LEGACY_SERVER = Record({
-    "name": leaf(hostname),
+    "name": leaf(hostname),                         # 15
     "role": leaf(one_of(*LEGACY_ROLES)),
-    "os": leaf(text),
+    "os": leaf(bounded(MAX_OS_LENGTH)),             # 80
     "fate": leaf(one_of(*LEGACY_FATES)),
     "site": leaf(identifier),
     "address": leaf(ip_address),
 })
 ORGANISATION = Record({
     "id": leaf(identifier),
-    "name": leaf(text),
-    "code": leaf(organisation_code),
+    "name": leaf(bounded(MAX_NAME_LENGTH)),
+    "code": leaf(organisation_code),                # 2 to 5
     "kind": leaf(one_of(*ORGANISATION_KINDS)),
     "stage": leaf(one_of(*STAGES)),
-    "wave": leaf(whole_number(1)),
-    "staff": leaf(whole_number(0)),
-    "workstations": leaf(whole_number(0)),
+    "wave": leaf(whole_number(1, MAX_WAVE)),
+    "staff": leaf(whole_number(0, MAX_COUNT)),
+    "workstations": leaf(whole_number(0, MAX_COUNT)),
     "sites": list_of(SITE),
     "departments": list_of(DEPARTMENT),
     "legacy_servers": list_of(LEGACY_SERVER),
 }, optional=["legacy_servers"])
 
-DATACENTRE = Record({"id": leaf(identifier), "name": leaf(text), "network": leaf(network)})
+DATACENTRE = Record({
+    "id": leaf(identifier),
+    "name": leaf(bounded(MAX_NAME_LENGTH)),
+    "network": leaf(network),
+})
 SERVICE_HOST = Record({
     "name": leaf(hostname),
     "datacentre": leaf(identifier),
     "address": leaf(ip_address),
-    "host_index": leaf(whole_number(1)),
+    "host_index": leaf(whole_number(1, MAX_HOST_INDEX)),
     "services": list_of(leaf(one_of(*SERVICE_GROUPS))),
     "serves": serves,
 }, optional=["address", "host_index"])
 SERVICE_HOSTS = Record({"datacentres": list_of(DATACENTRE), "hosts": list_of(SERVICE_HOST)})
+
+# The register's columns (REGISTER_HEADER), checked row by row in _RegisterFile: hostname
+# (15), serial (MAX_SERIAL_LENGTH, 40), model (MAX_MODEL_LENGTH, 80), site (an id, 40),
+# network (admin or edu), assigned_user (MAX_PERSON_LENGTH, 120, may be empty),
+# purchase_date (YYYY-MM-DD).
 
 
 # ---------------------------------------------------------------------------
@@ -523,45 +683,62 @@ def transfer_period_as_vars(city: City) -> dict[str, str]:
 # Reading files
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _CityYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """The safe loader (libyaml's when there is one) rejecting repeated keys, which PyYAML
-    silently overwrites, and leaving dates as text, so that the schema reports a bad date
-    like any other value."""
+    silently overwrites, and reading unquoted dates as ImplicitDate text, so that the schema
+    reports a bad date like any other value and a date where a string belongs.
+
+    A merge key (`<<: *printer`) is YAML: the keys it brings may be overridden by the
+    mapping's own keys, as YAML says. Only the mapping's own keys, the merge key among
+    them, must not repeat; the line of each is its own, not that of the anchor."""
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
             first_lines: dict[Any, int] = {}
             for key_node, _value_node in node.value:
-                key = self.construct_object(key_node, deep=deep)
+                key = "<<" if key_node.tag == _MERGE_TAG else self.construct_object(key_node, deep=deep)
                 if not isinstance(key, Hashable):
                     continue
                 if key in first_lines:
+                    shown_key = excerpt(key) if isinstance(key, str) else describe(key)
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first at line {first_lines[key]})",
+                        None, None, f"duplicate key {shown_key} (first at line {first_lines[key]})",
                         key_node.start_mark)
                 first_lines[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    def construct_implicit_date(self, node: yaml.Node) -> ImplicitDate:
+        return ImplicitDate(self.construct_scalar(node))
 
-_CityYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    def construct_bounded_int(self, node: yaml.Node) -> int:
+        """Python refuses to read integers of more than 4300 digits: say so with the line."""
+        try:
+            return self.construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {len(node.value)} characters is too long",
+                node.start_mark) from None
+
+
+_CityYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _CityYamlLoader.construct_implicit_date)
+_CityYamlLoader.add_constructor("tag:yaml.org,2002:int", _CityYamlLoader.construct_bounded_int)
 
 
 def read_yaml(path: Path, report: Reporter) -> Any:
     """The YAML document in `path`, or None after reporting why there is none."""
     try:
-        content = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as problem:
-        report("", f"not valid UTF-8 (byte {problem.start})")
-        return None
+        content = path.read_bytes()
     except OSError as problem:
         report("", f"cannot be read: {problem.strerror}")
         return None
+    text, bad_lines = decode_lines(content, report)
+    if bad_lines:
+        return None
     try:
-        document = yaml.load(content, Loader=_CityYamlLoader)
+        document = yaml.load(text, Loader=_CityYamlLoader)
     except yaml.MarkedYAMLError as problem:
         mark = problem.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -571,9 +748,106 @@ def read_yaml(path: Path, report: Reporter) -> Any:
     except yaml.YAMLError as problem:
         report("", f"YAML syntax error: {problem}")
         return None
+    except RecursionError:
+        report("", "YAML nested too deeply")
+        return None
     if document is None:
         report("", "file is empty")
     return document
+
+
+# ---------------------------------------------------------------------------
+# Reading CSV files: the asset register here, the personnel exports in personnel.py
+
+# Windows-1252 bytes of å, ä, ö, é, ü and their capitals: a file that is not UTF-8 because
+# of them was most likely exported as Windows-1252 (Latin-1).
+_LATIN1_LETTERS = frozenset(b"\xe5\xe4\xf6\xe9\xfc\xc5\xc4\xd6\xc9\xdc")
+
+
+class CsvRecord(NamedTuple):
+    """One record of a CSV file: the line of the file it starts on (the header is line 1),
+    and its fields, or None when it cannot be used (its problem is reported already)."""
+
+    line: int
+    fields: list[str] | None
+
+
+class CsvFile(NamedTuple):
+    """The records of a CSV file, and whether it was read to its end (malformed quoting
+    stops the reading: the records after it are unknown)."""
+
+    records: list[CsvRecord]
+    complete: bool
+
+
+def read_csv(path: Path, report: Reporter, *, line_breaks: bool = False) -> CsvFile | None:
+    """The records of a UTF-8 CSV file (a byte-order mark allowed), blank lines skipped.
+
+    Lines are the file's own: a blank line is not a record but keeps its number. Reported
+    by line: bytes that are not UTF-8 (the record on that line comes back without fields),
+    malformed quoting (the reading stops there) and, unless `line_breaks`, a line break
+    inside a quoted field (the record comes back without fields): one stray quote would
+    otherwise join the lines after it into one field, silently. None when the file cannot
+    be read."""
+    try:
+        content = path.read_bytes()
+    except OSError as problem:
+        report("", f"cannot be read: {problem.strerror}")
+        return None
+    text, bad_lines = decode_lines(content, report)
+    # newline="\n": the lines csv counts are those split at \n, as the file's lines are
+    # counted everywhere else; a \r\n ending stays a line end for csv.
+    reader = csv.reader(io.StringIO(text, newline="\n"), strict=True)
+    records: list[CsvRecord] = []
+    end = 0
+    try:
+        for fields in reader:
+            start, end = end + 1, reader.line_num
+            if not fields or (start == end and len(fields) == 1 and not fields[0].strip()):
+                continue
+            if bad_lines and bad_lines.intersection(range(start, end + 1)):
+                records.append(CsvRecord(start, None))
+            elif end > start and not line_breaks:
+                report(f"line {start}", "line break inside a quoted field "
+                                        f"(the record runs on to line {end})")
+                records.append(CsvRecord(start, None))
+            else:
+                records.append(CsvRecord(start, fields))
+    except csv.Error as problem:
+        start = end + 1
+        runs_on = f" (the record runs on to line {reader.line_num})" if reader.line_num > start else ""
+        report(f"line {start}", f"malformed CSV: {problem}{runs_on}")
+        return CsvFile(records, complete=False)
+    return CsvFile(records, complete=True)
+
+
+def decode_lines(content: bytes, report: Reporter) -> tuple[str, set[int]]:
+    """The text of a UTF-8 file, and the numbers of its lines that are not UTF-8, each
+    reported with the line, the bad byte's place in it and in the file."""
+    try:
+        return content.decode("utf-8-sig"), set()
+    except UnicodeDecodeError:
+        pass
+    decoded: list[str] = []
+    bad_lines: set[int] = set()
+    bad_bytes: set[int] = set()
+    offset = 0
+    for number, raw in enumerate(content.split(b"\n"), start=1):
+        skip = len(codecs.BOM_UTF8) if number == 1 and raw.startswith(codecs.BOM_UTF8) else 0
+        try:
+            decoded.append(raw[skip:].decode("utf-8"))
+        except UnicodeDecodeError as problem:
+            at = skip + problem.start
+            bad_bytes.add(raw[at])
+            bad_lines.add(number)
+            report(f"line {number}", f"not valid UTF-8 (byte 0x{raw[at]:02X}, byte {at + 1} of the line, "
+                                     f"byte {offset + at + 1} of the file)")
+            decoded.append(raw[skip:].decode("utf-8", errors="replace"))
+        offset += len(raw) + 1
+    if bad_bytes & _LATIN1_LETTERS:
+        report("", f"not UTF-8 on {plural(len(bad_lines), 'line')}: it looks like Windows-1252 (Latin-1); "
+                   "export the file as UTF-8")
+    return "\n".join(decoded), bad_lines
 
 
 # ---------------------------------------------------------------------------
@@ -719,9 +993,10 @@ class _Loader:
         organisation = ORGANISATION(document, "", report)
         if organisation is None:
             return None
-        if not IDENTIFIER.match(path.stem):
-            report("", f"file name {path.name!r} is not a valid organisation id "
-                       "(lowercase ASCII letters, digits and '_', starting with a letter)")
+        try:
+            identifier(path.stem)
+        except Invalid as problem:
+            report("", f"file name: {problem}")
             return None
         if organisation.get("id", path.stem) != path.stem:
             report("id", f"{organisation['id']!r} does not match the file name ({path.stem})")
@@ -1029,7 +1304,8 @@ class _Loader:
     def unknown_register_owner(file_stem: str, organisations: dict[str, dict[str, Any]]) -> str:
         close = difflib.get_close_matches(file_stem, list(organisations), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"unknown organisation {file_stem}: a register file is named <organisation id>.csv{hint}"
+        return (f"unknown organisation {shown(file_stem)}: a register file is named "
+                f"<organisation id>.csv{hint}")
 
     def check_site_capacity(self, per_site: dict[str, int]) -> None:
         for site_id, count in per_site.items():
@@ -1076,80 +1352,97 @@ class _RegisterFile:
         self.today = loader.today.isoformat()
 
     def rows(self) -> list[Workstation]:
-        try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
-                return self.read(csv.reader(handle))
-        except UnicodeDecodeError as problem:
-            self.report("", f"not valid UTF-8 (byte {problem.start})")
-        except csv.Error as problem:
-            self.report("", f"malformed CSV: {problem}")
-        return []
-
-    def read(self, reader: Iterable[list[str]]) -> list[Workstation]:
-        header = next(iter(reader), None)
-        if header is None:
+        read = read_csv(self.path, self.report)
+        if read is None:
+            return []
+        if not read.records:
             self.report("", "file is empty")
             return []
-        if tuple(header) != REGISTER_HEADER:
-            self.report("header", f"expected {','.join(REGISTER_HEADER)}, got {','.join(header)}")
+        header, *rows = read.records
+        if header.fields is None or not self.check_header(header):
             return []
         workstations = []
-        row_number = 0
-        for row_number, row in enumerate(reader, start=1):
-            workstation = self.check_row(row_number, row)
-            if workstation is not None:
-                workstations.append(workstation)
-        if not row_number and self.organisation.get("workstations"):
-            self.report("", f"no rows, but the organisation declares "
-                            f"{plural(self.organisation['workstations'], 'workstation')}")
+        for row in rows:
+            if row.fields is not None:
+                workstation = self.check_row(row.line, row.fields)
+                if workstation is not None:
+                    workstations.append(workstation)
+        if read.complete:
+            self.check_count(len(rows))
         return workstations
 
-    def check_row(self, row_number: int, row: list[str]) -> Workstation | None:
+    def check_header(self, header: CsvRecord) -> bool:
+        fields = header.fields or []
+        if tuple(fields) == REGISTER_HEADER:
+            return True
+        expected = ",".join(REGISTER_HEADER)
+        if len(fields) != len(REGISTER_HEADER):
+            problem = f"expected {len(REGISTER_HEADER)} columns ({expected}), got {len(fields)}"
+        else:
+            index = next(i for i, name in enumerate(REGISTER_HEADER) if fields[i] != name)
+            problem = (f"column {index + 1} is {excerpt(fields[index])}, expected {REGISTER_HEADER[index]} "
+                       f"(the header is {expected})")
+        self.report(f"line {header.line}", f"header: {problem}")
+        return False
+
+    def check_count(self, rows: int) -> None:
+        """Every row is a workstation, so the organisation's declared count must match."""
+        declared = self.organisation.get("workstations")
+        if declared is None or rows == declared:
+            return
+        found = plural(rows, "row") if rows else "no rows"
+        self.report("", f"{found}, but the organisation declares {plural(declared, 'workstation')}")
+
+    def check_row(self, line: int, row: list[str]) -> Workstation | None:
+        where = f"line {line}"
         if len(row) != len(REGISTER_HEADER):
-            if row:
-                self.report(f"row {row_number}", f"expected {len(REGISTER_HEADER)} columns, got {len(row)}")
+            self.report(where, f"expected {len(REGISTER_HEADER)} columns, got {len(row)}")
             return None
         name, serial, model, site_id, network_kind, assigned_user, purchase_date = row
         problems = [problem for problem in (
-            self.check_hostname(name, row_number),
-            self.check_serial(serial, row_number),
-            None if model.strip() else "model is empty",
+            self.check_hostname(name, line),
+            self.check_serial(serial, line),
+            column_problem("model", model, MAX_MODEL_LENGTH),
             self.check_site(site_id, network_kind),
+            column_problem("assigned_user", assigned_user, MAX_PERSON_LENGTH, empty=True),
             self.check_purchase_date(purchase_date),
         ) if problem]
         for problem in problems:
-            self.report(f"row {row_number}", problem)
+            self.report(where, problem)
         if problems:
             return None
         self.per_site[site_id] = self.per_site.get(site_id, 0) + 1
         return Workstation(name, self.organisation["id"], site_id, network_kind, serial, model,
                            assigned_user, purchase_date)
 
-    def check_hostname(self, name: str, row_number: int) -> str | None:
+    def check_hostname(self, name: str, line: int) -> str | None:
         if not HOSTNAME.match(name):
-            return (f"{name!r} is not a valid host name (lowercase ASCII letters, digits and '-', "
-                    "at most 15 characters)")
-        first = self.loader.claim_hostname(name, f"{self.label} row {row_number}")
+            return column_problem("hostname", name, rule=hostname)
+        first = self.loader.claim_hostname(name, f"{self.label} line {line}")
         if first:
             return f"duplicate hostname {name} (first at {first})"
         if not name.startswith(self.prefix):
             return f"hostname {name} does not start with the organisation's prefix {self.prefix}"
         return None
 
-    def check_serial(self, serial: str, row_number: int) -> str | None:
-        if not serial.strip():
-            return "serial is empty"
-        first = first_claim(self.serials, serial, f"{self.label} row {row_number}")
-        return f"duplicate serial {serial} (first at {first})" if first else None
+    def check_serial(self, serial: str, line: int) -> str | None:
+        problem = column_problem("serial", serial, MAX_SERIAL_LENGTH)
+        if problem:
+            return problem
+        first = first_claim(self.serials, serial, f"{self.label} line {line}")
+        return f"duplicate serial {shown(serial)} (first at {first})" if first else None
 
     def check_site(self, site_id: str, network_kind: str) -> str | None:
+        if not IDENTIFIER.match(site_id):
+            return column_problem("site", site_id, rule=identifier)
         entry = self.loader.sites.get(site_id)
         owner = entry.owner if entry else None
         if owner != self.organisation["id"]:
             return self.loader.unknown_site_message(site_id, self.organisation["id"], owner)
         site_network = entry.site.get("network")
         if site_network and network_kind != site_network:
-            return f"network {network_kind!r} does not match the {site_network} network of site {site_id}"
+            return (f"network {excerpt(network_kind)} does not match the {site_network} network "
+                    f"of site {site_id}")
         return None
 
     def check_purchase_date(self, purchase_date: str) -> str | None:
@@ -1160,6 +1453,21 @@ class _RegisterFile:
         if purchase_date > self.today:
             return f"purchase_date: {purchase_date} is in the future"
         return None
+
+
+def column_problem(column: str, value: str, max_length: int = MAX_NAME_LENGTH, *, empty: bool = False,
+                   rule: Callable[[str], Any] | None = None) -> str | None:
+    """What is wrong with one value of a CSV row, by `rule` or else as text, or None."""
+    if not empty and not value.strip():
+        return f"{column} is empty"
+    # The fast path: most values are short printable text.
+    if rule is None and len(value) <= max_length and value.isprintable():
+        return None
+    try:
+        (rule or bounded(max_length, empty=empty))(value)
+    except Invalid as problem:
+        return f"{column}: {problem}"
+    return None
 
 
 def load_city(data_dir: Path | str, *, service_hosts: Path | str | None = None,
@@ -1244,11 +1552,69 @@ def resolve_config_path(config_path: Path | str, value: str) -> Path:
     return Path(os.path.normpath(path if path.is_absolute() else Path(config_path).parent / path))
 
 
-def read_plugin_config(config_path: Path | str,
-                       environ: Mapping[str, str] | None = None) -> PluginConfig:
-    """Reads a plugin configuration the way the plugin does, for the module and the tools.
+# What Ansible takes for true and false in an option of type bool, as text.
+BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "yes", "on", "y", "t", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "n", "f", "0"), False),
+}
 
-    The file's `service_network` wins over the GEMENSAM_SERVICE_NETWORK variable."""
+
+def ansible_boolean(value: Any) -> bool:
+    """An option of type bool: true or false, or a word that Ansible reads as one. Anything
+    else is refused: Ansible itself reads any other text (`maybe`) as false, silently."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and not isinstance(value, ImplicitDate) and value.lower() in BOOLEAN_WORDS:
+        return BOOLEAN_WORDS[value.lower()]
+    raise Invalid(f"expected true or false, got {describe(value)}")
+
+
+def expression(value: Any) -> str:
+    """A Jinja expression of the constructed options: text that may run over several lines."""
+    return text(value, MAX_EXPRESSION_LENGTH, allowed="\n\r\t")
+
+
+def network_option(value: Any) -> str:
+    network(value)
+    return value
+
+
+# The options of the `city` inventory plugin (its DOCUMENTATION, with those of Ansible's
+# `constructed` fragment from `strict` on; a unit test keeps the two equal). The plugin and
+# read_plugin_config check a configuration against it before anything reads an option:
+# Ansible's own reading only warns about a repeated key, ignores an unknown one, and makes
+# of a value what the option's type can make of it.
+KEYED_GROUP = Record({
+    "key": leaf(expression),
+    "prefix": leaf(bounded(MAX_EXPRESSION_LENGTH, empty=True)),
+    "separator": leaf(bounded(MAX_EXPRESSION_LENGTH, empty=True)),
+    "parent_group": leaf(bounded(MAX_EXPRESSION_LENGTH)),
+    "default_value": leaf(bounded(MAX_EXPRESSION_LENGTH, empty=True)),
+    "trailing_separator": leaf(ansible_boolean),
+}, optional=["prefix", "separator", "parent_group", "default_value", "trailing_separator"])
+PLUGIN_CONFIG = Record({
+    "plugin": leaf(one_of(PLUGIN_NAME)),
+    "data_dir": leaf(bounded(MAX_PATH_LENGTH)),
+    "organisations": list_of(leaf(identifier), empty=True),
+    "sites": list_of(leaf(identifier), empty=True),
+    "register": leaf(ansible_boolean),
+    "service_hosts": leaf(bounded(MAX_PATH_LENGTH)),
+    "service_network": leaf(network_option),
+    "strict": leaf(ansible_boolean),
+    "compose": mapping_of(bounded(MAX_EXPRESSION_LENGTH), leaf(expression)),
+    "groups": mapping_of(bounded(MAX_EXPRESSION_LENGTH), leaf(expression)),
+    "keyed_groups": list_of(KEYED_GROUP, empty=True),
+    "use_extra_vars": leaf(ansible_boolean),
+    "leading_separator": leaf(ansible_boolean),
+}, optional=["data_dir", "organisations", "sites", "register", "service_hosts", "service_network",
+             "strict", "compose", "groups", "keyed_groups", "use_extra_vars", "leading_separator"])
+
+
+def read_plugin_options(config_path: Path | str) -> dict[str, Any]:
+    """The options a `city` plugin configuration sets, checked against PLUGIN_CONFIG.
+
+    Raises CityDataError naming the file and the key of every repeated key, unknown key
+    and value of the wrong type."""
     config_path = Path(config_path)
     problems = Problems()
     report = problems.reporter(display_path(config_path))
@@ -1257,24 +1623,28 @@ def read_plugin_config(config_path: Path | str,
     if not isinstance(document, Mapping) or document.get("plugin") != PLUGIN_NAME:
         raise CityDataError([f"{display_path(config_path)}: not a configuration of the "
                              f"'{PLUGIN_NAME}' inventory plugin (plugin: {PLUGIN_NAME})"])
+    options = PLUGIN_CONFIG(document, "", report)
+    problems.raise_if_any()
+    return options or {}
+
+
+def read_plugin_config(config_path: Path | str,
+                       environ: Mapping[str, str] | None = None) -> PluginConfig:
+    """Reads a plugin configuration the way the plugin does, for the module and the tools.
+
+    The file's `service_network` wins over the GEMENSAM_SERVICE_NETWORK variable."""
+    config_path = Path(config_path)
+    options = read_plugin_options(config_path)
     environ = os.environ if environ is None else environ
     return PluginConfig(
         path=config_path,
-        data_dir=resolve_config_path(config_path, document.get("data_dir") or DEFAULT_DATA_DIR),
-        service_hosts=resolve_config_path(config_path,
-                                          document.get("service_hosts") or DEFAULT_SERVICE_HOSTS),
-        register=_boolean(document.get("register", True)),
-        service_network=document.get("service_network") or environ.get(SERVICE_NETWORK_ENV) or None,
-        organisations=document.get("organisations") or None,
-        sites=document.get("sites") or None,
+        data_dir=resolve_config_path(config_path, options.get("data_dir", DEFAULT_DATA_DIR)),
+        service_hosts=resolve_config_path(config_path, options.get("service_hosts", DEFAULT_SERVICE_HOSTS)),
+        register=options.get("register", True),
+        service_network=options.get("service_network") or environ.get(SERVICE_NETWORK_ENV) or None,
+        organisations=options.get("organisations") or None,
+        sites=options.get("sites") or None,
     )
-
-
-def _boolean(value: Any) -> bool:
-    """Ansible's reading of a boolean option, for configs read outside Ansible."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
-    return bool(value)
 
 
 def load_from_config(config: PluginConfig) -> City:

@@ -46,7 +46,6 @@ import collections
 import csv
 import datetime
 import difflib
-import io
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -61,9 +60,11 @@ try:
         Reporter,
         describe,
         display_path,
+        excerpt,
         iso_date,
         natural_sort_key,
-        plural,
+        read_csv,
+        shown,
     )
 except ImportError:  # the tools and the unit tests put module_utils itself on the path
     from city_model import (  # type: ignore[no-redef]
@@ -72,9 +73,11 @@ except ImportError:  # the tools and the unit tests put module_utils itself on t
         Reporter,
         describe,
         display_path,
+        excerpt,
         iso_date,
         natural_sort_key,
-        plural,
+        read_csv,
+        shown,
     )
 
 PERSONNEL_HEADER = ("employee_id", "given_name", "surname", "organisation", "department", "title",
@@ -93,9 +96,6 @@ _TRANSLITERATIONS = str.maketrans({
     "ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i",
 })
 _NAME_PARTS = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014]")
-# Windows-1252 bytes of å, ä, ö, é, ü and their capitals: a file that is not UTF-8 because
-# of them was most likely exported as Windows-1252 (Latin-1).
-_LATIN1_LETTERS = frozenset(b"\xe5\xe4\xf6\xe9\xfc\xc5\xc4\xd6\xc9\xdc")
 
 
 # ---------------------------------------------------------------------------
@@ -398,34 +398,25 @@ class _PersonnelFile:
         self.file = display_path(path)
         self.report: Reporter = reader.problems.reporter(self.file)
         self.organisation_id = path.stem if path.stem in reader.organisations else None
-        self.bad_lines: set[int] = set()
 
     def read(self) -> None:
         if self.organisation_id is None:
             self.report("", self.unknown_file_organisation())
-        try:
-            content = self.path.read_bytes()
-        except OSError as problem:
-            self.report("", f"cannot be read: {problem.strerror}")
+        # A title may wrap onto a second line inside its quotes: HR's exports do that.
+        read = read_csv(self.path, self.report, line_breaks=True)
+        if read is None:
             return
-        text = self.decode(content)
-        if not text.strip():
+        if not read.records:
             self.report("", "file is empty (expected the header line "
                             f"{','.join(PERSONNEL_HEADER)})")
             return
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        line = 0
-        try:
-            columns = self.check_header(next(reader))
-            if columns is None:
-                return
-            line = reader.line_num
-            for row in reader:
-                if row and not self.bad_lines.intersection(range(line + 1, reader.line_num + 1)):
-                    self.check_row(line + 1, row, columns)
-                line = reader.line_num
-        except csv.Error as problem:
-            self.report(f"line {line + 1}", f"malformed CSV: {problem}")
+        header, *rows = read.records
+        columns = self.check_header(header.line, header.fields) if header.fields is not None else None
+        if columns is None:
+            return
+        for row in rows:
+            if row.fields is not None:
+                self.check_row(row.line, row.fields, columns)
 
     def unknown_file_organisation(self) -> str:
         stem = self.path.stem
@@ -433,34 +424,8 @@ class _PersonnelFile:
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown organisation {stem}: a personnel file is named <organisation id>.csv{hint}"
 
-    def decode(self, content: bytes) -> str:
-        """The text; lines that are not UTF-8 are reported and later skipped."""
-        try:
-            return content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
-        lines = content.split(b"\n")
-        decoded = []
-        bad_bytes = set()
-        for number, raw in enumerate(lines, start=1):
-            try:
-                decoded.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
-            except UnicodeDecodeError as problem:
-                byte = raw[problem.start]
-                bad_bytes.add(byte)
-                self.report(f"line {number}", f"not valid UTF-8 (byte 0x{byte:02X}, byte "
-                                              f"{problem.start + 1} of the line)")
-                self.bad_lines.add(number)
-                decoded.append(raw.decode("utf-8", errors="replace"))
-        if bad_bytes & _LATIN1_LETTERS:
-            self.report("", f"not UTF-8 on {plural(len(self.bad_lines), 'line')}: it looks like "
-                            "Windows-1252 (Latin-1); export the file as UTF-8")
-        return "\n".join(decoded)
-
-    def check_header(self, header: list[str]) -> dict[str, int] | None:
+    def check_header(self, line: int, header: list[str]) -> dict[str, int] | None:
         """Column name → index, or None after reporting what is wrong with the header."""
-        if 1 in self.bad_lines:
-            return None
         names = [name.strip() for name in header]
         problems = []
         missing = [name for name in PERSONNEL_HEADER if name not in names]
@@ -470,12 +435,12 @@ class _PersonnelFile:
             if name not in PERSONNEL_HEADER:
                 close = difflib.get_close_matches(name, missing, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                problems.append(f"unknown column {name!r}{hint}")
+                problems.append(f"unknown column {excerpt(name)}{hint}")
         for name in sorted({name for name in names if name in PERSONNEL_HEADER and names.count(name) > 1}):
             problems.append(f"column {name} appears more than once")
         if problems:
-            self.report("line 1", f"header: {'; '.join(problems)} "
-                                  f"(expected {','.join(PERSONNEL_HEADER)})")
+            self.report(f"line {line}", f"header: {'; '.join(problems)} "
+                                        f"(expected {','.join(PERSONNEL_HEADER)})")
             return None
         return {name: names.index(name) for name in PERSONNEL_HEADER}
 
@@ -537,9 +502,9 @@ class _PersonnelFile:
         if organisation is None:
             close = difflib.get_close_matches(organisation_id, list(self.reader.organisations), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"unknown organisation {organisation_id}{hint}")
+            problems.append(f"unknown organisation {shown(organisation_id)}{hint}")
         elif self.organisation_id is not None and organisation_id != self.organisation_id:
-            problems.append(f"organisation {organisation_id} differs from the file's organisation "
+            problems.append(f"organisation {shown(organisation_id)} differs from the file's organisation "
                             f"{self.organisation_id} (one file per organisation)")
         return organisation
 

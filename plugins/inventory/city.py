@@ -19,9 +19,12 @@ description:
     register), validates all of it against the schema in C(module_utils/city_model.py) and
     builds the inventory from it.
   - Any invalid data fails the whole inventory source, with every problem found named by
-    file, key path or register row, so that no play starts on a half-read city.
+    file, key path or line of a register file, so that no play starts on a half-read city.
   - Configuration files must be named C(city.yml) or end in C(.city.yml).
   - Relative paths in the options are relative to the directory of the configuration file.
+  - The configuration is checked as strictly as the data, before any option is read - a repeated
+    key, an unknown key or a value of the wrong type fails the inventory source, naming the file
+    and the key. Boolean options take V(true) or V(false) (or a word Ansible reads as one).
   - "Groups: one per organisation id, holding its workstations (through C(<id>_workstations)
     and C(site_<site id>)) and the service hosts that serve it; C(stage_1), C(stage_2) and
     C(wave_<n>) of organisation groups; C(admin) and C(edu) of site groups; C(workstations);
@@ -112,8 +115,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
         try:
+            # The configuration is held to the data's rules first: Ansible's own reading
+            # below only warns about a repeated key (and keeps the last), ignores unknown
+            # keys and reads any text that is not a boolean word as false.
+            city_model.read_plugin_options(path)
+            self._read_config_data(path)
             city = city_model.load_from_config(self._plugin_config(path))
         except city_model.CityDataError as error:
             raise AnsibleParserError(str(error)) from None

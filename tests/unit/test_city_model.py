@@ -147,27 +147,29 @@ BAD_INPUTS: list[tuple[str, Breakage, list[str], dict]] = [
       "(first at organisations/sodermalm.yml legacy_servers[0])"], {}),
     ("duplicate-hostname-register-and-service-host",
      lambda c: c.edit_yaml("service_hosts.yml", lambda s: s["hosts"][0].update(name="sod-ws-00002")),
-     [f"{SOD_CSV}: row 2: duplicate hostname sod-ws-00002 (first at service_hosts.yml hosts[0])"], {}),
+     [f"{SOD_CSV}: line 3: duplicate hostname sod-ws-00002 (first at service_hosts.yml hosts[0])"], {}),
     ("duplicate-hostname-across-register-files",
      lambda c: c.edit_rows("kulturnamnden", lambda rows: rows.append(
          ["sod-ws-00001", "9ZZ9ZZ9", "Dell OptiPlex 755", "kul_kulturhuset", "admin", "", "2007-01-02"])),
-     ["data/register/kulturnamnden.csv: row 2: hostname sod-ws-00001 does not start with the organisation's "
+     ["data/register/kulturnamnden.csv: 2 rows, but the organisation declares 1 workstation",
+      "data/register/kulturnamnden.csv: line 3: hostname sod-ws-00001 does not start with the organisation's "
       "prefix kul-",
-      f"{SOD_CSV}: row 1: duplicate hostname sod-ws-00001 (first at register/kulturnamnden.csv row 2)"], {}),
+      f"{SOD_CSV}: line 2: duplicate hostname sod-ws-00001 "
+      "(first at register/kulturnamnden.csv line 3)"], {}),
     ("duplicate-serial",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[2].__setitem__(1, "CZC7451ABC")),
-     [f"{SOD_CSV}: row 2: duplicate serial CZC7451ABC (first at register/sodermalm.csv row 1)"], {}),
+     [f"{SOD_CSV}: line 3: duplicate serial CZC7451ABC (first at register/sodermalm.csv line 2)"], {}),
     ("register-row-at-an-unknown-site",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[1].__setitem__(3, "sod_rosenlun")),
-     [f"{SOD_CSV}: row 1: unknown site sod_rosenlun of organisation sodermalm "
+     [f"{SOD_CSV}: line 2: unknown site sod_rosenlun of organisation sodermalm "
       "(did you mean 'sod_rosenlund'?)"],
      {}),
     ("register-row-at-another-organisations-site",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[1].__setitem__(3, "utb_hantverkargatan")),
-     [f"{SOD_CSV}: row 1: site utb_hantverkargatan belongs to utbildning, not to sodermalm"], {}),
+     [f"{SOD_CSV}: line 2: site utb_hantverkargatan belongs to utbildning, not to sodermalm"], {}),
     ("register-row-on-the-wrong-network",
      lambda c: c.edit_rows("utbildning", lambda rows: rows[2].__setitem__(4, "admin")),
-     ["data/register/utbildning.csv: row 2: network 'admin' does not match the edu network of site "
+     ["data/register/utbildning.csv: line 3: network 'admin' does not match the edu network of site "
       "utb_sodermalmsskolan"], {}),
     ("register-file-of-an-unknown-organisation",
      lambda c: c.write_rows("sodermalmm", []),
@@ -182,17 +184,17 @@ BAD_INPUTS: list[tuple[str, Breakage, list[str], dict]] = [
      ["data/register: missing asset register: run `make register` to generate it"], {}),
     ("csv-wrong-header",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[0].__setitem__(4, "net")),
-     [f"{SOD_CSV}: header: expected hostname,serial,model,site,network,assigned_user,purchase_date, "
-      "got hostname,serial,model,site,net,assigned_user,purchase_date"], {}),
+     [f"{SOD_CSV}: line 1: header: column 5 is 'net', expected network (the header is "
+      "hostname,serial,model,site,network,assigned_user,purchase_date)"], {}),
     ("csv-wrong-column-count",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[2].pop()),
-     [f"{SOD_CSV}: row 2: expected 7 columns, got 6"], {}),
+     [f"{SOD_CSV}: line 3: expected 7 columns, got 6"], {}),
     ("purchase-date-in-the-future",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[3].__setitem__(6, "2999-01-01")),
-     [f"{SOD_CSV}: row 3: purchase_date: 2999-01-01 is in the future"], {}),
+     [f"{SOD_CSV}: line 4: purchase_date: 2999-01-01 is in the future"], {}),
     ("purchase-date-unparseable",
      lambda c: c.edit_rows("sodermalm", lambda rows: rows[3].__setitem__(6, "20/11/2007")),
-     [f"{SOD_CSV}: row 3: purchase_date: expected a date as YYYY-MM-DD, got string '20/11/2007'"], {}),
+     [f"{SOD_CSV}: line 4: purchase_date: expected a date as YYYY-MM-DD, got string '20/11/2007'"], {}),
     ("site-network-too-small-for-its-workstations",
      lambda c: (c.edit_yaml("organisations/sodermalm.yml", lambda o: site(o, 1).update(cidr="10.18.1.0/30")),
                 c.edit_rows("sodermalm", lambda rows: rows[3].__setitem__(3, "sod_katarina"))),
@@ -238,9 +240,9 @@ def test_every_problem_is_reported_sorted(city):
     assert errors_of(city) == [
         f"{KUL}: kind: expected one of district, board, company, central, got string 'nämnd'",
         f"{UTB}: staff: -1 is less than 0",
-        f"{SOD_CSV}: row 1: purchase_date: 2006-13-01 is not a valid date",
-        f"{SOD_CSV}: row 2: purchase_date: 2006-13-01 is not a valid date",
-        f"{SOD_CSV}: row 3: purchase_date: 2006-13-01 is not a valid date",
+        f"{SOD_CSV}: line 2: purchase_date: 2006-13-01 is not a valid date",
+        f"{SOD_CSV}: line 3: purchase_date: 2006-13-01 is not a valid date",
+        f"{SOD_CSV}: line 4: purchase_date: 2006-13-01 is not a valid date",
     ]
 
 
@@ -248,12 +250,13 @@ def test_the_message_shows_the_first_twenty_problems_in_natural_order(city):
     rows = [[f"sod-ws-{n:05d}", f"SER{n}", "Dell OptiPlex 755", "sod_rosenlund", "admin", "", "2007-13-01"]
             for n in range(1, 26)]
     city.write_rows("sodermalm", [city.rows("sodermalm")[0], *rows])
+    city.edit_yaml("organisations/sodermalm.yml", lambda o: o.update(workstations=25))
     with pytest.raises(CityDataError) as caught:
         load_city(city.data)
     lines = str(caught.value).splitlines()
     assert len(caught.value.errors) == 25
-    assert lines[8:11] == [f"{SOD_CSV}: row {n}: purchase_date: 2007-13-01 is not a valid date"
-                           for n in (9, 10, 11)]
+    assert lines[8:11] == [f"{SOD_CSV}: line {n}: purchase_date: 2007-13-01 is not a valid date"
+                           for n in (10, 11, 12)]
     assert lines[20:] == ["... and 5 more errors"]
 
 

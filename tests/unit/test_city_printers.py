@@ -62,7 +62,8 @@ def test_printers_are_optional_and_reach_the_organisation_vars(city):
                  id="queue-name-not-ascii-identifier"),
     pytest.param({"name": "sod-skrivare-kök"},
                  "sites[0].printers[0].name: 'sod-skrivare-kök' is not a valid printer queue name "
-                 "(lowercase ASCII letters, digits and '-', starting with a letter, at most 63 characters)",
+                 "(lowercase ASCII letters, digits and '-', starting with a letter, at most 63 characters): "
+                 "character 15 is U+00F6 LATIN SMALL LETTER O WITH DIAERESIS",
                  id="queue-name-with-a-swedish-letter"),
     pytest.param({"name": "bro-rosenlund-p1"},
                  "sites[0].printers[0].name: printer queue bro-rosenlund-p1 does not start with the "

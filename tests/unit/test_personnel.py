@@ -124,7 +124,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Exports], object], list[str]]] = [
      [f"{UTB}: line 2: expected 8 columns, got 9"]),
     ("not-utf-8",
      lambda e: e.write_bytes("sodermalm", LATIN1),
-     [f"{SOD}: line 2: not valid UTF-8 (byte 0xC5, byte 6 of the line)",
+     [f"{SOD}: line 2: not valid UTF-8 (byte 0xC5, byte 6 of the line, byte 87 of the file)",
       f"{SOD}: not UTF-8 on 1 line: it looks like Windows-1252 (Latin-1); export the file as UTF-8"]),
     ("malformed-quoting",
      lambda e: e.write_bytes("sodermalm", f'{HEADER_LINE}\n1001,"Åsa"x,Öberg\n'.encode()),
