@@ -180,10 +180,12 @@ def display_path(path: Path | str) -> str:
 
 def excerpt(value: str, limit: int = MAX_ECHO) -> str:
     """The value quoted and escaped as repr does (control and invisible characters show as
-    \\x1b, \\u200b...), cut after `limit` characters with '...' after the closing quote."""
-    if len(value) <= limit:
-        return repr(value)
-    return f"{value[:limit]!r}..."
+    \\x1b, \\u200b...), at most `limit` characters of the escaped text between the quotes,
+    with '...' after the closing quote when cut."""
+    cut = value[:limit]
+    while len(repr(cut)) > limit + 2:
+        cut = cut[:-1]
+    return repr(cut) + ("..." if len(cut) < len(value) else "")
 
 
 def shown(value: str) -> str:

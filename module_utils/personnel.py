@@ -43,7 +43,6 @@ take no name from the people who stay.
 from __future__ import annotations
 
 import collections
-import csv
 import datetime
 import difflib
 import re
@@ -58,6 +57,7 @@ try:
         Invalid,
         Problems,
         Reporter,
+        code_point,
         describe,
         display_path,
         excerpt,
@@ -71,6 +71,7 @@ except ImportError:  # the tools and the unit tests put module_utils itself on t
         Invalid,
         Problems,
         Reporter,
+        code_point,
         describe,
         display_path,
         excerpt,
@@ -107,8 +108,6 @@ _NAME_PARTS = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014]")
 # never refuses a value the rules let through halfway through a change.
 MAX_NAME_LENGTH = 64
 MAX_TITLE_LENGTH = 128
-# How much of a bad value a message quotes.
-MAX_EXCERPT = 40
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}\Z")
 EMPLOYEE_ID_RULE = "1 to 20 ASCII letters, digits, '-' and '_', starting with a letter or digit"
 USERNAME_RULE = "1 to 20 ASCII letters, digits, '.', '-' and '_', starting with a letter or digit"
@@ -119,26 +118,6 @@ _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014"
 _PLAIN_WORD = re.compile(r"[\w-]{1,40}\Z")
 # Scripts whose letters look like Latin ones: a name mixing them is most likely a look-alike.
 _LOOKALIKE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
-
-
-def excerpt(value: str, limit: int = MAX_EXCERPT) -> str:
-    """`value` quoted for a message: line breaks, control and invisible characters escaped
-    (\\n, \\x00, \\u202e), at most `limit` characters of the escaped text, and … when cut."""
-    shown = value[:limit]
-    quoted = repr(shown)
-    while len(quoted) > limit + 2:
-        shown = shown[:-1]
-        quoted = repr(shown)
-    return quoted + ("…" if len(shown) < len(value) else "")
-
-
-def code_point(character: str) -> str:
-    """'U+002C COMMA', 'U+000A (a control character)'."""
-    name = unicodedata.name(character, "")
-    if not name:
-        control = unicodedata.category(character) == "Cc"
-        name = "(a control character)" if control else "(an unnamed character)"
-    return f"U+{ord(character):04X} {name}"
 
 
 def string(value: Any) -> str:
