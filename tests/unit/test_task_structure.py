@@ -40,7 +40,8 @@ def test_every_tagged_include_of_a_role_applies_its_tags_to_the_included_tasks(m
 
 
 def test_tagged_includes_of_the_other_task_files_and_playbooks_apply_their_tags():
-    problems = [f"{path.relative_to(ROLES.parent)}: {task.get('name')!r} lacks apply tags {sorted(unapplied_tags(task))}"
+    problems = [f"{path.relative_to(ROLES.parent)}: {task.get('name')!r} lacks apply tags "
+                f"{sorted(unapplied_tags(task))}"
                 for path in [*role_task_files(), *playbook_files()] if path.name != "main.yml"
                 for task in tasks_of(path) if unapplied_tags(task)]
     assert not problems, "\n".join(problems)
