@@ -59,15 +59,46 @@ def tasks_of(path: Path) -> Iterator[dict]:
         yield from walk_tasks(data)
 
 
+_LOADER_READY: list[bool] = []
+
+
+def trusted(item: Any) -> Any:
+    """item with its strings marked as templates, as Ansible marks the YAML it loads."""
+    from ansible.template import trust_as_template
+
+    if isinstance(item, str):
+        return trust_as_template(item)
+    if isinstance(item, list):
+        return [trusted(element) for element in item]
+    if isinstance(item, dict):
+        return {key: trusted(element) for key, element in item.items()}
+    return item
+
+
+def role_variables(role: str, **variables: Any) -> dict[str, Any]:
+    """The role's defaults and vars/main.yml, as templates, with variables over them."""
+    found = {}
+    for name in ("defaults", "vars"):
+        path = ROLES / role / name / "main.yml"
+        if path.exists():
+            found.update(trusted(load_yaml(path) or {}))
+    # Where lookup('file', ...) and lookup('template', ...) look, as inside the role.
+    return {**found, "ansible_search_path": [str(ROLES / role)], **variables}
+
+
 def render(text: str, variables: dict[str, Any]) -> Any:
     """text rendered as a template would be, with the project's filter plugins."""
     from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import filter_loader
+    from ansible.plugins.loader import filter_loader, init_plugin_loader
     from ansible.template import Templar, trust_as_template
 
-    filter_loader.add_directory(str(REPO / "plugins" / "filter"))
+    if not _LOADER_READY:
+        # The collection loader, for ansible.builtin lookups (once: it warns when repeated).
+        init_plugin_loader()
+        filter_loader.add_directory(str(REPO / "plugins" / "filter"))
+        _LOADER_READY.append(True)
     templar = Templar(loader=DataLoader(), variables={"ansible_managed": "Ansible managed", **variables})
-    return templar.template(trust_as_template(text))
+    return templar.template(trust_as_template(text) if isinstance(text, str) else text)
 
 
 def render_template(role: str, name: str, variables: dict[str, Any]) -> str:
@@ -75,3 +106,12 @@ def render_template(role: str, name: str, variables: dict[str, Any]) -> str:
     defaults = load_yaml(ROLES / role / "defaults" / "main.yml") or {}
     source = (ROLES / role / "templates" / name).read_text(encoding="utf-8")
     return render(source, {**defaults, **variables})
+
+
+def task_named(path: Path, name: str) -> dict:
+    return next(task for task in tasks_of(path) if task.get("name") == name)
+
+
+def render_task_value(task: dict, value: Any, variables: dict[str, Any]) -> Any:
+    """value of task rendered with variables and the task's own vars (templates themselves)."""
+    return render(value, {**variables, **trusted(task.get("vars", {}))})
