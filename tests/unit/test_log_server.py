@@ -12,24 +12,48 @@ from role_files import render_template
 RECEIVER_SEEN = {"fromhost", "fromhost-ip"}
 
 
-def path_templates(config: str) -> dict[str, str]:
+def config() -> str:
+    return render_template("log_server", "rsyslog-receive.conf.j2", {"log_server_dir": "/var/log/remote"})
+
+
+def path_templates(text: str) -> dict[str, str]:
     """name -> string of the rsyslog templates that omfile actions use as dynaFile."""
-    templates = dict(re.findall(r'template\(name="([^"]+)"\s+type="string"\s+string="([^"]*)"', config))
-    used = set(re.findall(r'dynaFile="([^"]+)"', config))
+    templates = dict(re.findall(r'template\(name="([^"]+)"\s+type="string"\s+string="([^"]*)"', text))
+    used = set(re.findall(r'dynaFile="([^"]+)"', text))
     assert used, "no omfile action with a dynaFile"
     return {name: templates[name] for name in used}
 
 
+def variable_sources(text: str) -> dict[str, set[str]]:
+    """local variable ($.name) -> the message properties its `set` statements read."""
+    sources: dict[str, set[str]] = {}
+    for name, expression in re.findall(r"set\s+\$\.([\w-]+)\s*=\s*([^;]+);", text):
+        sources.setdefault(name.lower(), set()).update(
+            prop.lower() for prop in re.findall(r"\$([!.]?[\w-]+)", expression))
+    return sources
+
+
 def test_every_path_component_is_the_receivers_view_made_safe_for_a_path():
-    config = render_template("log_server", "rsyslog-receive.conf.j2", {"log_server_dir": "/var/log/remote"})
-    for name, path in path_templates(config).items():
+    text = config()
+    sources = variable_sources(text)
+    for name, path in path_templates(text).items():
         assert path.startswith("/var/log/remote/"), (name, path)
         properties = re.findall(r"%([^%]*)%", path)
         assert properties, (name, path)
         for prop in properties:
             fields = prop.split(":")
-            assert fields[0].lower() in RECEIVER_SEEN, f"{name}: %{prop}% is chosen by the sender"
+            source = fields[0].lower()
+            if source.startswith("$."):
+                read = sources.get(source[2:], set())
+                assert read and read <= RECEIVER_SEEN, f"{name}: %{prop}% is set from {sorted(read)}"
+            else:
+                assert source in RECEIVER_SEEN, f"{name}: %{prop}% is chosen by the sender"
             # Options are the fourth field: %name:from:to:options%.
             options = fields[3].split(",") if len(fields) > 3 else []
             assert "secpath-replace" in options or "secpath-drop" in options, \
                 f"{name}: %{prop}% can hold '/' or '..'"
+
+
+def test_a_sender_set_variable_is_caught():
+    text = 'set $.sender = $hostname;\ntemplate(name="T" type="string" string="/var/log/remote/%$.sender%/x")'
+    assert variable_sources(text) == {"sender": {"hostname"}}
