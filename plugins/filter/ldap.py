@@ -1,0 +1,29 @@
+"""Jinja filters for building LDAP filters in tasks and templates.
+
+`ldap_escape_filter` is module_utils/samba_ldap.py's escape_filter (RFC 4515): the
+ad_* modules and the roles' `net ads search -P` filters escape values the same way.
+
+    "(sAMAccountName={{ name | ldap_escape_filter }})"
+    "(memberOf={{ dn | ldap_escape_filter }})"   # a DN's own '\\,' becomes '\\5c,'
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Ansible puts module_utils on the path of modules only, not of controller plugins
+# (plugins/inventory/city.py does the same).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
+
+import samba_ldap  # found through the path set just above
+
+
+def ldap_escape_filter(value: object) -> str:
+    """value as an assertion value of an LDAP filter: '*', '(', ')', '\\' and NUL escaped."""
+    return samba_ldap.escape_filter(str(value))
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"ldap_escape_filter": ldap_escape_filter}
