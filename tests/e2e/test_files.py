@@ -4,6 +4,7 @@ organisation's share, gains and loses department shares as they move, and still
 reads their files with dc1 stopped; a pupil sees only their own school's share.
 dc2 plays the client machine: it has smbclient and the realm's Kerberos setup."""
 
+import base64
 import shlex
 import uuid
 
@@ -135,8 +136,9 @@ def streams_and_eas(lab, user, password, share):
                 f'get "{name}:Zone.Identifier" /tmp/e2e-zone-back; allinfo "{name}"; '
                 f'setea "{name}" DokumentEgenskaper "Författare: Åsa Öberg"; geteas "{name}"')
     result = smb(lab, user, password, share, commands)
-    back = lab.ssh(CLIENT, "cat /tmp/e2e-zone-back", check=False).stdout
-    return result, back
+    # base64: the stream's CR LF line ends must come back byte for byte.
+    back = lab.ssh(CLIENT, "base64 -w0 /tmp/e2e-zone-back", check=False).stdout
+    return result, base64.b64decode(back).decode()
 
 
 def assert_stream_and_ea_kept(result, back):
