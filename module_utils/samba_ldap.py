@@ -25,6 +25,8 @@ NORMAL_ACCOUNT = 0x0200
 # Active Directory answers at most MaxPageSize (1000) entries to one search; queries that
 # name entries are cut into chunks well below that.
 SEARCH_CHUNK = 200
+# Entries per page of a paged search (community.general.ldap_search's page_size in tasks/people.yml).
+PAGE_SIZE = 500
 
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "server_uri": {"type": "str", "required": True},
@@ -73,6 +75,17 @@ def escape_rdn(value: str) -> str:
     return escaped
 
 
+def _strip_blanks(rdn: str) -> str:
+    """rdn without the blanks around it; an escaped blank at its end ('CN=x\\ ') stays."""
+    rdn = rdn.lstrip()
+    while rdn.endswith(" "):
+        backslashes = len(rdn[:-1]) - len(rdn[:-1].rstrip("\\"))
+        if backslashes % 2:
+            break
+        rdn = rdn[:-1]
+    return rdn
+
+
 def split_dn(dn: str) -> list[str]:
     """The RDNs of a DN, split at unescaped commas, still escaped."""
     parts, current, escaped = [], [], False
@@ -84,18 +97,48 @@ def split_dn(dn: str) -> list[str]:
             current.append(character)
             escaped = True
         elif character == ",":
-            parts.append("".join(current).strip())
+            parts.append(_strip_blanks("".join(current)))
             current = []
         else:
             current.append(character)
     if current or parts:
-        parts.append("".join(current).strip())
+        parts.append(_strip_blanks("".join(current)))
     return parts
 
 
+def unescape_dn_value(value: str) -> str:
+    """An RDN's value as it reads (RFC 4514): '\\,' → ',' and '\\3B' → ';'. Samba writes some
+    characters as a hex pair (';', '=', CR, LF) where escape_rdn writes a backslash and the
+    character; multi-byte pairs ('\\C3\\A5') are UTF-8."""
+    out = bytearray()
+    position = 0
+    while position < len(value):
+        character = value[position]
+        pair = value[position + 1:position + 3]
+        if character == "\\" and len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+            out.append(int(pair, 16))
+            position += 3
+        elif character == "\\" and pair:
+            out.extend(pair[0].encode("utf-8"))
+            position += 2
+        else:
+            out.extend(character.encode("utf-8"))
+            position += 1
+    return out.decode("utf-8", errors="replace")
+
+
 def normalise_dn(dn: str) -> str:
-    """A DN for comparison: AD compares DNs without regard to case or blanks around RDNs."""
-    return ",".join(rdn.casefold() for rdn in split_dn(dn))
+    """A DN for comparison: AD compares DNs without regard to case, blanks around RDNs or how
+    a value's special characters are escaped ('\\;' or '\\3B')."""
+    normalised = []
+    for rdn in split_dn(dn):
+        kind, equals, value = rdn.partition("=")
+        if not equals:
+            normalised.append(rdn.casefold())
+            continue
+        value = escape_rdn(unescape_dn_value(_strip_blanks(value)))
+        normalised.append(f"{kind.strip().casefold()}={value.casefold()}")
+    return ",".join(normalised)
 
 
 def parent_dn(dn: str) -> str:
@@ -206,6 +249,33 @@ class Directory:
                                  f"{describe(error)}") from error
         # Referrals come back with a DN of None.
         return [Entry(dn, attrs) for dn, attrs in results if dn is not None]
+
+    def search_paged(self, base: str, ldap_filter: str, attributes: list[str],
+                     scope: str = "subtree", page_size: int = PAGE_SIZE) -> list[Entry]:
+        """Every entry a search finds, however many: AD answers at most MaxPageSize (1000)
+        entries to a search without the paged-results control (RFC 2696)."""
+        ldap = self.ldap
+        scopes = {"base": ldap.SCOPE_BASE, "onelevel": ldap.SCOPE_ONELEVEL, "subtree": ldap.SCOPE_SUBTREE}
+        controls = getattr(ldap, "controls", None) or importlib.import_module("ldap.controls")
+        paging = controls.SimplePagedResultsControl(True, size=page_size, cookie="")
+        found: list[Entry] = []
+        try:
+            while True:
+                message = self.connection.search_ext(base, scopes[scope], ldap_filter, attributes,
+                                                     serverctrls=[paging])
+                _, results, _, answered = self.connection.result3(message)
+                # Referrals come back with a DN of None.
+                found.extend(Entry(dn, attrs) for dn, attrs in results if dn is not None)
+                cookie = next((control.cookie for control in answered
+                               if control.controlType == paging.controlType), None)
+                if not cookie:
+                    return found
+                paging.cookie = cookie
+        except ldap.NO_SUCH_OBJECT:
+            return found
+        except ldap.LDAPError as error:
+            raise DirectoryError(f"Search of {base or 'the root DSE'} for {ldap_filter} failed: "
+                                 f"{describe(error)}") from error
 
     def find(self, object_class: str, attribute: str, values: Iterable[str],
              attributes: list[str]) -> list[Entry]:

@@ -1,11 +1,13 @@
 """A fake python-ldap: the `ldap` module the ad_* modules import, backed by a dict of entries.
 
 Only the boundary is faked: what the modules call on python-ldap (initialize, set_option,
-simple_bind_s, search_s, add_s, modify_s, rename_s, delete_s, unbind_s) and its constants
-and errors. Searches understand the filters the modules send (&, |, =, =*), match values
-without regard to case as AD does for the attributes involved, and return AD's range
-retrieval for `member` when a group has more than RANGE members. Every write is recorded
-in `writes`, so a test can assert that check mode wrote nothing.
+simple_bind_s, search_s, search_ext with result3 and the paged-results control, add_s,
+modify_s, rename_s, delete_s, unbind_s) and its constants and errors. Searches understand
+the filters the modules send (&, |, =, =*), match values without regard to case as AD does
+for the attributes involved, return AD's range retrieval for `member` when a group has more
+than RANGE members, and answer a paged search PAGE entries at a time. Every write is
+recorded in `writes`, so a test can assert that check mode wrote nothing, and every search
+(each page) in `searches`.
 """
 
 from __future__ import annotations
@@ -80,10 +82,14 @@ class Server:
     """The directory: DN → attributes (name → list of bytes), and the writes made."""
 
     RANGE = 1500
+    # Entries per page of a paged search, at most what the client asks for.
+    PAGE = 1000
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, dict[str, list[bytes]]]] = {}
         self.writes: list[tuple[str, Any]] = []
+        self.searches: list[tuple[str, str]] = []
+        self._pending: dict[int, Any] = {}
         self.binds: list[tuple[str, str]] = []
         self.options: dict[Any, Any] = {}
         self.uri: str | None = None
@@ -140,6 +146,36 @@ class Server:
         pass
 
     def search_s(self, base: str, scope: int, filterstr: str, attrlist: list[str]) -> list[Any]:
+        self.searches.append((base, filterstr))
+        return self._search(base, scope, filterstr, attrlist)
+
+    def search_ext(self, base: str, scope: int, filterstr: str, attrlist: list[str],
+                   serverctrls: list[Any] | None = None) -> int:
+        """A search whose answer result3 gives; with the paged-results control, one page."""
+        self.searches.append((base, filterstr))
+        paging = next((c for c in serverctrls or [] if c.controlType == PAGED_RESULTS), None)
+        try:
+            results = self._search(base, scope, filterstr, attrlist)
+        except LDAPError as error:
+            results = error
+        message = len(self.searches)
+        if paging is None or isinstance(results, LDAPError):
+            self._pending[message] = (results, [])
+            return message
+        start = int(paging.cookie or b"0")
+        size = min(paging.size, self.PAGE)
+        end = start + size
+        cookie = str(end).encode() if end < len(results) else b""
+        self._pending[message] = (results[start:end], [SimplePagedResultsControl(False, size, cookie)])
+        return message
+
+    def result3(self, msgid: int) -> tuple[int, list[Any], int, list[Any]]:
+        results, controls = self._pending.pop(msgid)
+        if isinstance(results, LDAPError):
+            raise results
+        return (RES_SEARCH_RESULT, results, msgid, controls)
+
+    def _search(self, base: str, scope: int, filterstr: str, attrlist: list[str]) -> list[Any]:
         if base == "" and scope == SCOPE_BASE:
             return [("", {"defaultNamingContext": [BASE.encode()]})]
         if scope == SCOPE_BASE:
@@ -208,6 +244,19 @@ class Server:
 
 SCOPE_BASE, SCOPE_ONELEVEL, SCOPE_SUBTREE = 0, 1, 2
 MOD_ADD, MOD_DELETE, MOD_REPLACE = 0, 1, 2
+RES_SEARCH_RESULT = 101
+PAGED_RESULTS = "1.2.840.113556.1.4.319"
+
+
+class SimplePagedResultsControl:
+    """ldap.controls.SimplePagedResultsControl: the page size asked for, and the cookie."""
+
+    controlType = PAGED_RESULTS
+
+    def __init__(self, criticality: bool = False, size: int = 10, cookie: str | bytes = "") -> None:
+        self.criticality = criticality
+        self.size = size
+        self.cookie = cookie.encode() if isinstance(cookie, str) else cookie
 
 
 def module(server: Server) -> types.ModuleType:
@@ -219,6 +268,7 @@ def module(server: Server) -> types.ModuleType:
     fake.CONSTRAINT_VIOLATION = CONSTRAINT_VIOLATION
     fake.SCOPE_BASE, fake.SCOPE_ONELEVEL, fake.SCOPE_SUBTREE = SCOPE_BASE, SCOPE_ONELEVEL, SCOPE_SUBTREE
     fake.MOD_ADD, fake.MOD_DELETE, fake.MOD_REPLACE = MOD_ADD, MOD_DELETE, MOD_REPLACE
+    fake.controls = types.SimpleNamespace(SimplePagedResultsControl=SimplePagedResultsControl)
     for number, name in enumerate(
         [
             "OPT_X_TLS_CACERTFILE",

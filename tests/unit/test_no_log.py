@@ -45,6 +45,8 @@ NO_LOG_ARGUMENTS = {
     "community.general.ldap_attrs": {"bind_pw"},
     "ad_user": {"bind_pw"},
     "ad_group_members": {"bind_pw"},
+    "ad_tree": {"bind_pw"},
+    "ad_password_policy": {"bind_pw"},
 }
 # Keywords whose values are never printed: conditions, names, control.
 SILENT_KEYWORDS = {"name", "when", "changed_when", "failed_when", "until", "register", "tags", "notify",
@@ -186,7 +188,7 @@ def test_the_modules_mask_the_arguments_counted_as_masked():
     from ansible_collections.community.general.plugins.module_utils.ldap import gen_specs
 
     assert samba_ldap.CONNECTION_ARGUMENT_SPEC["bind_pw"]["no_log"] is True
-    for module in ("ad_user", "ad_group_members"):
+    for module in ("ad_user", "ad_group_members", "ad_tree", "ad_password_policy"):
         assert "CONNECTION_ARGUMENT_SPEC" in (REPO / "library" / f"{module}.py").read_text()
     assert gen_specs()["bind_pw"]["no_log"] is True
 
