@@ -47,7 +47,7 @@ def tasks_of(path: Path) -> Iterator[dict]:
     """The tasks of a task file or of the plays of a playbook."""
     data = load_yaml(path) or []
     if not isinstance(data, list):
-        # A vars file (playbooks/orders/vars.yml) holds no tasks.
+        # A vars file holds no tasks.
         return
     plays = [item for item in data if isinstance(item, dict) and (
         "hosts" in item or "import_playbook" in item or "ansible.builtin.import_playbook" in item)]

@@ -78,8 +78,7 @@ DERIVED: set[str] = set()
 
 def variable_definitions() -> dict[str, object]:
     definitions: dict[str, object] = {}
-    for path in [*ROLES.glob("*/vars/main.yml"), *ROLES.glob("*/defaults/main.yml"),
-                 PLAYBOOKS / "orders" / "vars.yml"]:
+    for path in [*ROLES.glob("*/vars/main.yml"), *ROLES.glob("*/defaults/main.yml")]:
         definitions.update(load_yaml(path) or {})
     for path in [*role_task_files(), *playbook_files()]:
         for task in tasks_of(path):

@@ -627,16 +627,16 @@ def test_members_of_a_functional_mailbox_are_user_names() -> None:
 
 # -- The welcome mail: one recipient, encoded headers ---------------------------------------
 
-WELCOME_TASKS = Path(__file__).parents[2] / "playbooks/orders/tasks/welcome_mail.yml"
+WELCOME_TASKS = Path(__file__).parents[2] / "roles/orders/tasks/welcome_mail.yml"
 
 
 def test_the_welcome_mail_task_sends_to_the_plans_one_address_and_no_header_of_user_data() -> None:
     tasks = yaml.safe_load(WELCOME_TASKS.read_text(encoding="utf-8"))
     mail = next(task["community.general.mail"] for task in tasks if "community.general.mail" in task)
     # A string `to` is a list option split at commas: one address, as a list.
-    assert mail["to"] == ["{{ __plan.mail_to }}"]
-    assert mail["headers"] == ["X-Gemensam-Order={{ __plan.ticket }}"]
-    assert "__plan.user" not in mail["subject"] + mail["sender"]
+    assert mail["to"] == ["{{ __orders_order.plan.mail_to }}"]
+    assert mail["headers"] == ["X-Gemensam-Order={{ __orders_order.plan.ticket }}"]
+    assert "plan.user" not in mail["subject"] + mail["sender"]
 
 
 def test_the_welcome_mail_is_sent_to_the_new_person_only_with_an_encoded_name(
