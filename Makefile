@@ -80,7 +80,8 @@ lab-down: venv
 	$(BIN)/ansible-playbook playbooks/lab/down.yml
 
 validate: setup
-	env -u GEMENSAM_SERVICE_NETWORK $(BIN)/python tools/validate_city.py inventory/stockholm
+	env -u GEMENSAM_SERVICE_NETWORK $(BIN)/python tools/validate_city.py inventory/stockholm \
+	  inventory/stockholm/workstations
 	$(BIN)/python tools/validate_city.py inventory/lab
 
 ## Tests ----------------------------------------------------------------------

@@ -1600,6 +1600,7 @@ PLUGIN_CONFIG = Record({
     "organisations": list_of(leaf(identifier), empty=True),
     "sites": list_of(leaf(identifier), empty=True),
     "register": leaf(ansible_boolean),
+    "servers": leaf(ansible_boolean),
     "service_hosts": leaf(bounded(MAX_PATH_LENGTH)),
     "service_network": leaf(network_option),
     "strict": leaf(ansible_boolean),
@@ -1608,8 +1609,9 @@ PLUGIN_CONFIG = Record({
     "keyed_groups": list_of(KEYED_GROUP, empty=True),
     "use_extra_vars": leaf(ansible_boolean),
     "leading_separator": leaf(ansible_boolean),
-}, optional=["data_dir", "organisations", "sites", "register", "service_hosts", "service_network",
-             "strict", "compose", "groups", "keyed_groups", "use_extra_vars", "leading_separator"])
+}, optional=["data_dir", "organisations", "sites", "register", "servers", "service_hosts",
+             "service_network", "strict", "compose", "groups", "keyed_groups", "use_extra_vars",
+             "leading_separator"])
 
 
 def read_plugin_options(config_path: Path | str) -> dict[str, Any]:
@@ -1626,6 +1628,8 @@ def read_plugin_options(config_path: Path | str) -> dict[str, Any]:
         raise CityDataError([f"{display_path(config_path)}: not a configuration of the "
                              f"'{PLUGIN_NAME}' inventory plugin (plugin: {PLUGIN_NAME})"])
     options = PLUGIN_CONFIG(document, "", report)
+    if options and options.get("servers") is False and options.get("register") is False:
+        report("servers", "false, and register is false too: this source would hold no host")
     problems.raise_if_any()
     return options or {}
 

@@ -30,6 +30,11 @@ description:
     C(wave_<n>) of organisation groups; C(admin) and C(edu) of site groups; C(workstations);
     C(servers) of the service groups C(domain_controllers), C(file_servers), C(print_servers),
     C(mail_servers), C(app_servers), C(servicedesk_servers) and C(log_servers)."
+  - Every configuration makes the same groups; O(servers) and O(register) choose which hosts
+    it adds. A source of the service hosts and a source of the workstations, given together
+    with two C(-i), make the whole city (C(inventory/stockholm) and
+    C(inventory/stockholm/workstations)); a play on the servers then never loads the
+    60,000 workstations, which would take most of its start-up.
   - "Variables: service hosts get C(ansible_host), C(datacentre), C(datacentre_network),
     C(services) and C(serves); workstations get C(asset) and, from their site group,
     C(organisation), C(site) and C(network). The group C(servers) carries C(city_organisations),
@@ -61,8 +66,18 @@ options:
     default: []
   register:
     description:
-      - Whether to add the workstations of the asset register, C(<data_dir>/register/*.csv).
+      - Whether to read and validate the asset register, C(<data_dir>/register/*.csv), and
+        add its workstations as hosts.
       - When true and the register is missing, the inventory fails; C(make register) makes it.
+    type: bool
+    default: true
+  servers:
+    description:
+      - Whether to add the consolidated service hosts of O(service_hosts) as hosts, with
+        their variables and the city variables of the group C(servers). The service hosts
+        file is read and validated either way.
+      - False in a source of the workstations only, given beside a source of the servers.
+      - O(servers) and O(register) both false is refused, as a source of no host.
     type: bool
     default: true
   service_hosts:
@@ -82,13 +97,17 @@ options:
 
 EXAMPLES = r"""
 # inventory/lab/lab.city.yml: three organisations, one school, the lab's service hosts.
-# (inventory/stockholm/city.yml holds only `plugin: city`: the whole city by the defaults.)
 plugin: city
 data_dir: ../stockholm/data
 service_hosts: data/service_hosts.yml
 register: false
 organisations: [sodermalm, bromma, utbildning]
 sites: [utb_hantverkargatan, utb_sodermalmsskolan]
+
+# inventory/stockholm/city.yml holds `plugin: city` and `register: false`: every group of the
+# whole city and its service hosts. inventory/stockholm/workstations/city.yml holds
+# `plugin: city`, `data_dir: ../data`, `service_hosts: ../data/service_hosts.yml` and
+# `servers: false`: the same groups and the register's workstations.
 """
 
 # The schema lives in the repository's module_utils so that the city_validate module
@@ -126,10 +145,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             raise AnsibleParserError(str(error)) from None
         # Only once the whole city is valid does anything enter the inventory.
         self._add_groups(city)
-        self._add_service_hosts(city)
+        servers = []
+        if self.get_option("servers"):
+            servers = self._add_service_hosts(city)
+            self._add_city_vars(city)
         workstations = self._add_workstations(city)
-        self._add_city_vars(city)
-        self._apply_constructed([host["name"] for host in city.service_hosts] + workstations)
+        self._apply_constructed(servers + workstations)
 
     def _plugin_config(self, path):
         def option_path(name):
@@ -181,6 +202,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
     def _add_service_hosts(self, city):
         inventory = self.inventory
+        names = []
         for host in city.service_hosts:
             name = host["name"]
             for service in host["services"]:
@@ -193,6 +215,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.set_variable(name, "datacentre_network", str(host["datacentre_network"]))
             inventory.set_variable(name, "services", list(host["services"]))
             inventory.set_variable(name, "serves", served)
+            names.append(name)
+        return names
 
     def _add_workstations(self, city):
         add_host = self.inventory.add_host

@@ -10,7 +10,7 @@ from typing import Any
 import city_model
 import pytest
 import yaml
-from city_fixture import REPO, CityFixture, run_ansible
+from city_fixture import REGISTER, REPO, CityFixture, dump_yaml, run_ansible
 
 SERVICE_GROUPS = ["domain_controllers", "file_servers", "print_servers", "mail_servers", "app_servers",
                   "servicedesk_servers", "log_servers"]
@@ -28,9 +28,20 @@ def plain(value: Any) -> Any:
 
 
 def inventory_list(source, env: dict[str, str] | None = None) -> dict[str, Any]:
-    result = run_ansible("ansible-inventory", "-i", str(source), "--list", env=env)
+    return inventory_list_of("-i", str(source), env=env)
+
+
+def inventory_list_of(*sources: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = run_ansible("ansible-inventory", *sources, "--list", env=env)
     assert result.returncode == 0, result.stderr
     return plain(json.loads(result.stdout))
+
+
+def listed_hosts(*arguments: str) -> set[str]:
+    """The hosts `ansible <sources> <pattern> --list-hosts` names."""
+    result = run_ansible("ansible", *arguments, "--list-hosts")
+    assert result.returncode == 0, result.stderr
+    return {line.strip() for line in result.stdout.splitlines()[1:] if line.strip()}
 
 
 def hosts_of(inventory: dict[str, Any], group: str) -> set[str]:
@@ -145,6 +156,89 @@ def test_missing_register_asks_for_make_register(city):
     assert expected in result.stderr
 
 
+# -- one source of the servers, one of the workstations -------------------------------
+
+
+def split_like_production(city: CityFixture) -> None:
+    """The fixture laid out as inventory/stockholm: city.yml without the register, and
+    workstations/city.yml with the register and without the service hosts."""
+    city.write_config({"plugin": "city", "register": False})
+    dump_yaml(city.root / "workstations/city.yml", {
+        "plugin": "city", "data_dir": "../data", "service_hosts": "../data/service_hosts.yml",
+        "servers": False})
+
+
+def by_sets(inventory: dict[str, Any]) -> dict[str, Any]:
+    """A listing whose groups' hosts and children are sets: sources add them in their order."""
+    return {name: entry if name == "_meta" else {key: set(value) for key, value in entry.items()}
+            for name, entry in inventory.items()}
+
+
+def test_servers_false_adds_the_workstations_in_every_group_and_no_service_host(city):
+    city.write_config({"plugin": "city", "servers": False})
+    listed = inventory_list(city.config)
+    hostvars = listed["_meta"]["hostvars"]
+    assert set(hostvars) == {row[0] for rows in REGISTER.values() for row in rows}
+    assert children_of(listed, "sodermalm") == {"sodermalm_workstations"}
+    assert hosts_of(listed, "sodermalm") == set()
+    assert hosts_of(listed, "site_sod_rosenlund") == {"sod-ws-00001", "sod-lt-00001"}
+    assert children_of(listed, "servers") == set(SERVICE_GROUPS)
+    assert children_of(listed, "wave_2") == {"kulturnamnden"}
+    assert hostvars["utb-ws-00002"]["network"] == "edu"
+    assert not any("city_organisations" in variables for variables in hostvars.values())
+
+
+def test_the_servers_source_leaves_out_the_workstations_directory(city):
+    split_like_production(city)
+    listed = inventory_list(city.root)
+    assert set(listed["_meta"]["hostvars"]) == {"dc1", "fs1", "fs2", "mail1"}
+    assert hosts_of(listed, "sodermalm") == {"dc1", "fs1", "mail1"}
+    assert children_of(listed, "sodermalm_workstations") == {"site_sod_rosenlund", "site_sod_katarina"}
+    assert children_of(listed, "edu") == {"site_utb_sodermalmsskolan"}
+
+
+def test_the_two_sources_together_are_the_whole_city(city):
+    whole = inventory_list(city.config)
+    split_like_production(city)
+    together = inventory_list_of("-i", str(city.root), "-i", str(city.root / "workstations"))
+    assert by_sets(together) == by_sets(whole)
+    assert len(whole["_meta"]["hostvars"]) == 4 + 6
+
+
+def test_limit_to_an_organisations_workstations_with_both_sources(city):
+    split_like_production(city)
+    both = ["-i", str(city.root), "-i", str(city.root / "workstations")]
+    assert listed_hosts(*both, "sodermalm_workstations") == {"sod-ws-00001", "sod-ws-00002", "sod-lt-00001"}
+    assert listed_hosts(*both, "sodermalm") == {"dc1", "fs1", "mail1", "sod-ws-00001", "sod-ws-00002",
+                                                "sod-lt-00001"}
+    assert listed_hosts("-i", str(city.root), "sodermalm") == {"dc1", "fs1", "mail1"}
+
+
+def test_a_source_of_no_host_is_refused(city):
+    city.write_config({"plugin": "city", "servers": False, "register": False})
+    result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
+    assert result.returncode != 0
+    assert (f"{city.config}: servers: false, and register is false too: this source would hold no host"
+            in result.stderr)
+
+
+def test_production_is_a_servers_source_and_a_workstations_source_of_the_same_data():
+    servers = city_model.read_plugin_config(REPO / "inventory/stockholm/city.yml", environ={})
+    workstations = city_model.read_plugin_config(REPO / "inventory/stockholm/workstations/city.yml",
+                                                 environ={})
+    assert (servers.data_dir, servers.service_hosts) == (workstations.data_dir, workstations.service_hosts)
+    assert (servers.register, workstations.register) == (False, True)
+    workstations_options = city_model.read_plugin_options(REPO / "inventory/stockholm/workstations/city.yml")
+    assert workstations_options["servers"] is False
+    # Read as `-i inventory/stockholm` is: the service hosts and every group, no workstation
+    # (this needs no register, so it runs before `make register` too).
+    listed = inventory_list(REPO / "inventory/stockholm")
+    declared = {host["name"] for host in city_model.load_city(servers.data_dir, register=False).service_hosts}
+    assert set(listed["_meta"]["hostvars"]) == declared
+    assert children_of(listed, "sodermalm") == {"sodermalm_workstations"}
+    assert "site_sod_rosenlund" in children_of(listed, "sodermalm_workstations")
+
+
 def test_lab_follows_the_service_network_setting():
     listed = inventory_list(REPO / "inventory/lab", env={"GEMENSAM_SERVICE_NETWORK": "10.77.0.0/24"})
     hostvars = listed["_meta"]["hostvars"]
@@ -174,3 +268,4 @@ def test_documented_defaults_are_the_models():
     assert options["service_hosts"]["default"] == city_model.DEFAULT_SERVICE_HOSTS
     assert options["service_network"]["env"] == [{"name": city_model.SERVICE_NETWORK_ENV}]
     assert options["register"]["default"] is True
+    assert options["servers"]["default"] is True

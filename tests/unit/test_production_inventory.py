@@ -6,10 +6,8 @@ The city's networks are read here from the city data through module_utils/city_m
 not from what the inventory derives from them, so that a wrong derivation cannot agree
 with itself.
 
-Production's 60,000 workstations play no part here and take most of the time to load: its
-inventory is rendered from a copy of city.yml with `register: false` beside its real
-group_vars (a symlink), which is what `ansible -i inventory/stockholm` reads for the service
-hosts.
+Production's 60,000 workstations play no part here: they are a source of their own
+(inventory/stockholm/workstations), which `-i inventory/stockholm` does not read.
 """
 
 from __future__ import annotations
@@ -21,12 +19,10 @@ import os
 import subprocess
 import sys
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 import city_model
 import pytest
-import yaml
 from city_fixture import REPO
 
 INVENTORIES = {
@@ -82,25 +78,9 @@ class Inventory:
         return {f"datacentre {dc_id}": dc["network"] for dc_id, dc in self.city.datacentres.items()}
 
 
-def without_register(source: Path, config_path: Path, directory: Path) -> Path:
-    """An inventory dir like `source`, whose plugin configuration leaves out the register."""
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config.update(register=False,
-                  data_dir=str(city_model.resolve_config_path(
-                      config_path, config.get("data_dir", city_model.DEFAULT_DATA_DIR))),
-                  service_hosts=str(city_model.resolve_config_path(
-                      config_path, config.get("service_hosts", city_model.DEFAULT_SERVICE_HOSTS))))
-    directory.mkdir()
-    (directory / config_path.name).write_text(yaml.safe_dump(config), encoding="utf-8")
-    (directory / "group_vars").symlink_to(source / "group_vars")
-    return directory
-
-
 @pytest.fixture(scope="module", params=sorted(INVENTORIES))
-def inventory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Inventory:
+def inventory(request: pytest.FixtureRequest) -> Inventory:
     source, config_path, env = INVENTORIES[request.param]
-    if request.param == "stockholm":
-        source = without_register(source, config_path, tmp_path_factory.mktemp("inventory") / "stockholm")
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
     environment.pop(city_model.SERVICE_NETWORK_ENV, None)
     environment.update({"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), **env})
