@@ -198,8 +198,7 @@ def plan(kind: str, order: dict[str, Any], organisations: dict[str, Any],
          accounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return orders.plan_order(
         kind, order, source="order.yml", organisations=organisations, accounts=accounts or [],
-        computers=[], profiles=PROFILES, base_dn=BASE_DN, mail_domain=MAIL_DOMAIN,
-        organisations_ou="Organisationer", department_prefix="Avd-")
+        computers=[], profiles=PROFILES, base_dn=BASE_DN, mail_domain=MAIL_DOMAIN)
 
 
 def order_names(organisations: dict[str, Any]) -> dict[str, Any]:
