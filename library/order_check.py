@@ -22,7 +22,8 @@ description:
     site or profile, a duplicate person, an account that is not there, or one that comes from a
     personnel export (HR's data changes those, not an order). Nothing is changed, so it runs
     before any host is touched.
-  - C(module_utils/orders.py) documents the rules.
+  - C(module_utils/orders.py) documents the rules; the groups, OUs and addresses are the city
+    model's (C(module_utils/city_names.py)).
 options:
   kind:
     description: The kind of order.
@@ -63,14 +64,6 @@ options:
     description: The people's mail domain.
     type: str
     required: true
-  organisations_ou:
-    description: The OU under the domain that holds one OU per organisation.
-    type: str
-    default: Organisationer
-  department_prefix:
-    description: Prefix of the department groups (<code>-<prefix><department id>).
-    type: str
-    default: Avd-
 attributes:
   check_mode:
     support: full
@@ -123,8 +116,6 @@ def main() -> None:
             "profiles_file": {"type": "path", "required": True},
             "base_dn": {"type": "str", "required": True},
             "mail_domain": {"type": "str", "required": True},
-            "organisations_ou": {"type": "str", "default": "Organisationer"},
-            "department_prefix": {"type": "str", "default": "Avd-"},
         },
         supports_check_mode=True,
     )
@@ -145,8 +136,6 @@ def main() -> None:
             profiles=profiles.get("profiles") or [],
             base_dn=params["base_dn"],
             mail_domain=params["mail_domain"],
-            organisations_ou=params["organisations_ou"],
-            department_prefix=params["department_prefix"],
         )
     except OrderError as error:
         module.fail_json(msg=str(error))

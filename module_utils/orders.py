@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 try:
+    from ansible.module_utils import city_names
     from ansible.module_utils.city_model import Invalid
     from ansible.module_utils.personnel import (
         MAX_USERNAME_LENGTH,
@@ -45,6 +46,7 @@ try:
         username_rule,
     )
 except ImportError:  # the unit tests have module_utils on sys.path
+    import city_names  # type: ignore[no-redef]
     from city_model import Invalid  # type: ignore[no-redef]
     from personnel import (  # type: ignore[no-redef]
         MAX_USERNAME_LENGTH,
@@ -63,8 +65,6 @@ except ImportError:  # the unit tests have module_utils on sys.path
 
 KINDS = ("new_user", "mover", "leaver", "new_workstation", "new_functional_mailbox")
 ORDER_MARK = "Beställning #"
-STAFF_SUFFIX = "Personal"
-MAILBOX_GROUP_INFIX = "-Brevlada-"
 # An order file is a handful of lines; anything much larger is not one.
 MAX_ORDER_BYTES = 64 * 1024
 MAX_MEMBERS = 200
@@ -212,10 +212,6 @@ def read_order(path: str, source: str | None = None) -> Any:
     return order
 
 
-def _rdn(value: str) -> str:
-    return re.sub(r'([,+"\\<>;=])', r"\\\1", value)
-
-
 def _first(value: Any) -> str:
     """An LDAP attribute as ldap_search returns it: a string, a list, or missing."""
     if isinstance(value, list):
@@ -248,8 +244,6 @@ class Planner:
         profiles: Iterable[Mapping[str, Any]],
         base_dn: str,
         mail_domain: str,
-        organisations_ou: str,
-        department_prefix: str,
     ) -> None:
         self.source = source
         self.order = order
@@ -259,8 +253,6 @@ class Planner:
         self.profiles = {profile["id"]: profile for profile in profiles}
         self.base_dn = base_dn
         self.mail_domain = mail_domain
-        self.orgs_dn = f"OU={_rdn(organisations_ou)},{base_dn}"
-        self.department_prefix = department_prefix
         # The order's values after check_fields: stripped strings, members a list of them.
         self.values: dict[str, Any] = {}
 
@@ -320,10 +312,9 @@ class Planner:
             field, f"unknown organisation {wanted!r} (known: {', '.join(sorted(self.organisations))})"
         )
 
-    def admin_dn(self, org: Mapping[str, Any]) -> str:
-        org_dn = f"OU={_rdn(org['code'])},{self.orgs_dn}"
-        has_schools = any(site.get("network") == "edu" for site in org.get("sites") or [])
-        return f"OU=Admin,{org_dn}" if has_schools else org_dn
+    def names(self, org: Mapping[str, Any]) -> dict[str, Any]:
+        """The organisation's groups and DNs, as the city model names them (city_names)."""
+        return city_names.organisation_names(org, self.base_dn, self.mail_domain)
 
     def department(self, org_id: str, org: Mapping[str, Any], field: str = "department") -> str:
         wanted = self.text(field)
@@ -333,15 +324,17 @@ class Planner:
         return wanted
 
     def org_groups(self, org: Mapping[str, Any], department: str) -> list[str]:
-        return [f"{org['code']}-{STAFF_SUFFIX}", f"{org['code']}-{self.department_prefix}{department}"]
+        code = str(org["code"])
+        return [city_names.organisation_group(code, "staff"), city_names.department_group(code, department)]
 
     def is_org_group(self, name: str) -> bool:
         """A staff or department group of any organisation: what a person's place is."""
         for org in self.organisations.values():
             code = str(org["code"])
-            if name.casefold() == f"{code}-{STAFF_SUFFIX}".casefold():
+            if name.casefold() == city_names.organisation_group(code, "staff").casefold():
                 return True
-            if name.casefold().startswith(f"{code}-{self.department_prefix}".casefold()):
+            # Any department's group, also of a department the city no longer has.
+            if name.casefold().startswith(city_names.department_group(code, "").casefold()):
                 return True
         return False
 
@@ -418,8 +411,8 @@ class Planner:
             user={
                 "sam_account_name": username,
                 "name": username,
-                "path": f"OU=Users,{self.admin_dn(org)}",
-                "upn": f"{username}@{'.'.join(part[3:] for part in self.base_dn.split(','))}",
+                "path": self.names(org)["users_dn"],
+                "upn": f"{username}@{city_names.dns_domain(self.base_dn)}",
                 "firstname": given_name,
                 "surname": surname,
                 "display_name": f"{given_name} {surname}",
@@ -456,7 +449,7 @@ class Planner:
             org,
             user={
                 "sam_account_name": username,
-                "path": f"OU=Users,{self.admin_dn(org)}",
+                "path": self.names(org)["users_dn"],
                 "department": next(d["name"] for d in org["departments"] if str(d["id"]) == department),
                 "company": org["name"],
             },
@@ -467,7 +460,7 @@ class Planner:
     def _organisation_of(self, account: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
         dn = _first(account.get("dn")).casefold()
         for org_id, org in self.organisations.items():
-            if dn.endswith(f",OU={_rdn(org['code'])},{self.orgs_dn}".casefold()):
+            if dn.endswith(f",{self.names(org)['dn']}".casefold()):
                 return org_id, org
         raise self.fail(
             "username", f"{_first(account.get('sAMAccountName'))} is in no organisation's OU ({dn})"
@@ -539,11 +532,11 @@ class Planner:
                 if (m := re.match(re.escape(prefix) + r"(\d+)$", _first(c.get("cn")).lower()))
             ]
             hostname = f"{prefix}{max(numbers, default=0) + 1:05d}"
+        names = self.names(org)
         if site.get("network") == "edu":
-            school_dn = f"OU={_rdn(site['name'])},OU=EDU,OU={_rdn(org['code'])},{self.orgs_dn}"
-            path = f"OU=Computers,{school_dn}"
+            path = names["schools"][site_id]["computers_dn"]
         else:
-            path = f"OU=Computers,{self.admin_dn(org)}"
+            path = names["computers_dn"]
         return self.result(
             "new_workstation",
             org_id,
@@ -576,15 +569,16 @@ class Planner:
         for member in members:
             if self.account_by_name(member) is None:
                 raise self.fail("members", f"the directory has no account {member!r}")
-        name = f"{org['code']}{MAILBOX_GROUP_INFIX}{mailbox_id}"
+        names = city_names.organisation_names(org, self.base_dn, self.mail_domain, [mailbox_id])
+        mailbox = names["mailboxes"][mailbox_id]
         return self.result(
             "new_functional_mailbox",
             org_id,
             org,
             group={
-                "name": name,
-                "dn": f"CN={_rdn(name)},OU=Groups,{self.admin_dn(org)}",
-                "mail": f"{str(org['code']).lower()}-{mailbox_id}@{self.mail_domain}",
+                "name": mailbox["group"],
+                "dn": mailbox["dn"],
+                "mail": mailbox["address"],
                 "description": self.text("description"),
                 "members": members,
             },

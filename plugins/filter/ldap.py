@@ -1,10 +1,13 @@
-"""Jinja filters for building LDAP filters in tasks and templates.
+"""Jinja filters for building LDAP filters and DNs in tasks and templates.
 
 `ldap_escape_filter` is module_utils/samba_ldap.py's escape_filter (RFC 4515): the
 ad_* modules and the roles' `net ads search -P` filters escape values the same way.
+`ldap_escape_rdn` is its escape_rdn (RFC 4514), the one RDN escaping of the repository,
+which the city model's DNs (module_utils/city_names.py) are made with too.
 
     "(sAMAccountName={{ name | ldap_escape_filter }})"
     "(memberOf={{ dn | ldap_escape_filter }})"   # a DN's own '\\,' becomes '\\5c,'
+    "CN={{ name | ldap_escape_rdn }},{{ parent_dn }}"
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ def ldap_escape_filter(value: object) -> str:
     return samba_ldap.escape_filter(str(value))
 
 
+def ldap_escape_rdn(value: object) -> str:
+    """value as the value of an RDN: ',+"\\<>;=' escaped, and a leading '#' or space and a
+    trailing space."""
+    return samba_ldap.escape_rdn(str(value))
+
+
 class FilterModule:
     def filters(self) -> dict:
-        return {"ldap_escape_filter": ldap_escape_filter}
+        return {"ldap_escape_filter": ldap_escape_filter, "ldap_escape_rdn": ldap_escape_rdn}

@@ -16,6 +16,9 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab"))
+# The names the city model gives the organisations' groups and OUs (the roles' own).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
+import city_names
 from lab_inventory import LabInventory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,5 +142,5 @@ def run_people(lab, tmp_path, change):
     assert result.returncode == 0, result.stdout[-3000:]
     # The people tasks write on dc1; have dc2 hold the change now, not at its next
     # replication, so that whichever DC answers next sees the same people.
-    base = ",".join(f"DC={part}" for part in lab.hostvars["dc1"]["baseline_domain"].split("."))
+    base = city_names.base_dn(lab.hostvars["dc1"]["baseline_domain"])
     lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")

@@ -9,7 +9,7 @@ import shlex
 import uuid
 
 import pytest
-from conftest import employees, run_people, username_of, wait_for
+from conftest import city_names, employees, run_people, username_of, wait_for
 
 CLIENT = "dc2"
 FILE_NAME = "Protokoll från nämndens möte - Åsa, Älvsjö och Öland.txt"
@@ -106,9 +106,14 @@ def pupil(lab):
     """A pupil of Södermalmsskolan. Pupils come from the schools' own register, which
     the lab does not have; the school's group and share come from the roles."""
     name, password = f"elev.{uuid.uuid4().hex[:6]}", f"Elev-{uuid.uuid4().hex[:10]}-9"
+    base = city_names.base_dn(lab.hostvars["dc1"]["baseline_domain"])
+    school = city_names.organisation_names(lab.hostvars["dc1"]["city_organisations"]["utbildning"],
+                                           base)["schools"]["utb_sodermalmsskolan"]
+    # samba-tool takes the OU without the domain's DN.
+    students_ou = school["students_dn"].removesuffix(f",{base}")
     lab.ssh("dc1", f"sudo samba-tool user add {name} --random-password "
-                   f"--userou='OU=Students,OU=Södermalmsskolan,OU=EDU,OU=UTB,OU=Organisationer' && "
-                   f"sudo samba-tool group addmembers UTB-sodermalmsskolan-Elever {name} && "
+                   f"--userou={shlex.quote(students_ou)} && "
+                   f"sudo samba-tool group addmembers {school['groups']['pupils']} {name} && "
                    f"sudo samba-tool user setpassword {name} --newpassword=\"$(cat)\"",
             stdin=password + "\n")
     yield name, password

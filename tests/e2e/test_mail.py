@@ -7,7 +7,7 @@ import shlex
 import uuid
 
 import pytest
-from conftest import employees, username_of, wait_for
+from conftest import city_names, employees, username_of, wait_for
 
 CLIENT = "dc2"
 
@@ -100,15 +100,16 @@ with imaplib.IMAP4_SSL(host, 993, ssl_context=ssl.create_default_context()) as i
 
 @pytest.fixture(scope="module")
 def registrator_member(lab, people):
-    """A Södermalm person made a member of SOD-Brevlada-registrator (Södermalm's registry
-    mailbox, a group the directory role made), as an order would; removed afterwards if
-    this test added them."""
+    """A Södermalm person made a member of Södermalm's registry mailbox (its group, which
+    the directory role made), as an order would; removed afterwards if this test added
+    them."""
     member = people[0]
-    base = ",".join(f"DC={part}" for part in lab.hostvars["dc1"]["baseline_domain"].split("."))
-    members = lab.ssh("dc1", "sudo samba-tool group listmembers SOD-Brevlada-registrator").stdout.split()
+    group = city_names.mailbox_group("SOD", "registrator")
+    base = city_names.base_dn(lab.hostvars["dc1"]["baseline_domain"])
+    members = lab.ssh("dc1", f"sudo samba-tool group listmembers {group}").stdout.split()
     added = member not in members
     if added:
-        lab.ssh("dc1", f"sudo samba-tool group addmembers SOD-Brevlada-registrator {shlex.quote(member)}")
+        lab.ssh("dc1", f"sudo samba-tool group addmembers {group} {shlex.quote(member)}")
     # Whichever DC the mail server asks holds the member now, not at the next replication.
     lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")
     # What the timer runs every few minutes: the mail server reads the directory's
@@ -116,7 +117,7 @@ def registrator_member(lab, people):
     lab.ssh("mail1", "sudo systemctl start mail-functional-mailboxes.service")
     yield member
     if added:
-        lab.ssh("dc1", f"sudo samba-tool group removemembers SOD-Brevlada-registrator {shlex.quote(member)}")
+        lab.ssh("dc1", f"sudo samba-tool group removemembers {group} {shlex.quote(member)}")
         lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")
 
 

@@ -9,7 +9,7 @@ import shlex
 
 import pytest
 import yaml
-from conftest import employees, recap, username_of, wait_for
+from conftest import city_names, employees, recap, username_of, wait_for
 from test_files import opened, smb
 from test_mail import SEND, SHARED
 from test_servicedesk import CLIENT, Servicedesk, read_mail
@@ -115,7 +115,7 @@ def test_the_ticket_is_resolved_with_the_log(desk, new_user):
     assert status == "resolved"
     log = "\n".join(comments)
     assert f"Konto {new_user['username']} skapat" in log
-    assert "Medlem i SOD-Personal" in log
+    assert f"Medlem i {city_names.organisation_group('SOD', 'staff')}" in log
     assert "Hemkatalog skapad på fs1" in log
     assert "Välkomstbrev skickat" in log
 
@@ -178,10 +178,12 @@ def test_a_mover_order_changes_the_department(lab, desk, new_user):
     )
     assert result.returncode == 0, result.stdout[-4000:]
     groups = lab.ssh("dc1", f"sudo samba-tool user getgroups {new_user['username']}").stdout.split()
-    assert "SOD-Avd-administration" in groups and "SOD-Personal" in groups
-    assert "SOD-Avd-aldreomsorg" not in groups
+    old = city_names.department_group("SOD", "aldreomsorg")
+    new = city_names.department_group("SOD", "administration")
+    assert new in groups and city_names.organisation_group("SOD", "staff") in groups
+    assert old not in groups
     status, comments = history(desk, ticket)
-    assert status == "resolved" and "Inte längre medlem i SOD-Avd-aldreomsorg" in "\n".join(comments)
+    assert status == "resolved" and f"Inte längre medlem i {old}" in "\n".join(comments)
 
 
 def test_an_order_for_an_hr_person_is_refused(lab, desk, tmp_path):

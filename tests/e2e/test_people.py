@@ -2,7 +2,10 @@
 (Kerberos) with the password handed to them, on either domain controller; a
 leaver is locked out and a mover changes groups when the files say so."""
 
-from conftest import run_people, username_of, wait_for
+from conftest import city_names, run_people, username_of, wait_for
+
+# Södermalm's staff group, as the city model names it.
+STAFF = city_names.organisation_group("SOD", "staff")
 
 
 def members(lab, group):
@@ -19,7 +22,7 @@ def test_a_person_logs_in_with_the_password_handed_to_them(lab, realm, passwords
     user = username_of(lab, sodermalm_person["employee_id"])
     result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user])
     assert f"Default principal: {user}@{realm}" in result.stdout, result.stderr
-    assert user in members(lab, "SOD-Personal")
+    assert user in members(lab, STAFF)
 
 
 def test_a_wrong_password_is_refused(lab, realm, passwords, sodermalm_person):
@@ -42,13 +45,13 @@ def test_a_leaver_can_no_longer_log_in_and_a_mover_changes_groups(
         lab, realm, passwords, sodermalm_person, tmp_path):
     employee = sodermalm_person["employee_id"]
     user = username_of(lab, employee)
-    old_group = f"SOD-Avd-{sodermalm_person['department']}"
+    old_group = city_names.department_group("SOD", sodermalm_person["department"])
     new_department = "stadsmiljo" if sodermalm_person["department"] != "stadsmiljo" else "forskola"
 
     def move(rows):
         next(r for r in rows if r["employee_id"] == employee)["department"] = new_department
     run_people(lab, tmp_path / "mover", move)
-    assert user in members(lab, f"SOD-Avd-{new_department}")
+    assert user in members(lab, city_names.department_group("SOD", new_department))
     assert user not in members(lab, old_group)
     assert username_of(lab, employee) == user, "a move must not rename anyone"
 
@@ -77,7 +80,7 @@ def test_a_person_gone_from_the_export_is_disabled_not_deleted(
         result = kinit(lab, "dc2", f"{user}@{realm}", passwords[user])
         assert "Default principal" not in result.stdout
         assert username_of(lab, employee) == user, "the account must stay"
-        assert user not in members(lab, "SOD-Personal")
+        assert user not in members(lab, STAFF)
     finally:
         run_people(lab, tmp_path / "restore", lambda rows: None)
     # Back in the export, enabled again, once dc2 has the change from dc1.

@@ -11,7 +11,7 @@ import urllib.request
 import uuid
 
 import pytest
-from conftest import employees, username_of, wait_for
+from conftest import city_names, employees, username_of, wait_for
 
 QUEUE = "sod-rosenlund-p1"
 PRINT_JOB, PAUSE_PRINTER, RESUME_PRINTER = 0x0002, 0x0010, 0x0011
@@ -94,9 +94,10 @@ def test_queues_of_every_site_are_shared(lab):
 @pytest.fixture
 def printer_admin(lab, sodermalm_user):
     """The Södermalm person, made one of Södermalm's printer administrators for the test."""
-    lab.ssh("dc1", f"sudo samba-tool group addmembers SOD-Skrivaradmin {sodermalm_user}")
+    group = city_names.organisation_group("SOD", "printer_admins")
+    lab.ssh("dc1", f"sudo samba-tool group addmembers {group} {sodermalm_user}")
     yield sodermalm_user
-    lab.ssh("dc1", f"sudo samba-tool group removemembers SOD-Skrivaradmin {sodermalm_user}")
+    lab.ssh("dc1", f"sudo samba-tool group removemembers {group} {sodermalm_user}")
 
 
 def test_a_printer_administrator_pauses_and_resumes_a_queue_with_their_password(

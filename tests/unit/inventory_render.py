@@ -8,6 +8,16 @@ process may have imported already. Prints JSON on stdout:
 
     {"hosts": {name: {"groups": [...], "vars": {variable: value}, "certificate_names": [...]}}}
 
+With `--variables NAME,...` it prints instead what each service host gets of those
+variables, from its inventory and every role's defaults (one play holding all the roles, so
+that a value moved from group_vars to a role default renders the same):
+
+    {"hosts": {name: {variable: value, or "<undefined>"}}}
+
+`--secrets NAME,...` gives those variables a placeholder at the highest precedence: secrets are
+read from vault or, in the lab, generated into the state directory, neither of which a test
+should touch.
+
 Facts do not exist here. The certificate names the roles ask roles/city_ca for are built
 from `ansible_facts` (hostname, fqdn); they are given the values the baseline makes true on
 every server: the host name `baseline_hostname`, the FQDN `<baseline_hostname>.<baseline_domain>`
@@ -112,5 +122,53 @@ def render(source: str) -> dict[str, Any]:
     return {"hosts": hosts}
 
 
+def render_variables(source: str, names: list[str], secrets: list[str]) -> dict[str, Any]:
+    import tempfile
+
+    from ansible import context
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.module_utils.common.collections import ImmutableDict
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook import Playbook
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.template import Templar
+    from ansible.vars.hostvars import HostVars
+    from ansible.vars.manager import VariableManager
+
+    context.CLIARGS = ImmutableDict()
+    init_plugin_loader()
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[source])
+    variable_manager = VariableManager(loader=loader, inventory=inventory)
+    # Extra vars, as -e gives them.
+    variable_manager._extra_vars = {name: f"<{name}>" for name in secrets}
+    hostvars = HostVars(inventory=inventory, variable_manager=variable_manager, loader=loader)
+    roles = sorted(path.name for path in (REPO / "roles").iterdir() if (path / "defaults").is_dir())
+    with tempfile.TemporaryDirectory() as directory:
+        playbook = Path(directory) / "all_roles.yml"
+        playbook.write_text(yaml.safe_dump([{"name": "All roles", "hosts": "servers", "roles": roles}]))
+        play = Playbook.load(str(playbook), variable_manager=variable_manager, loader=loader).get_plays()[0]
+        hosts: dict[str, dict[str, Any]] = {}
+        for host in inventory.get_hosts("servers"):
+            variables = {**variable_manager.get_vars(play=play, host=host), "hostvars": hostvars}
+            templar = Templar(loader, variables=variables)
+            values: dict[str, Any] = {}
+            for name in names:
+                try:
+                    values[name] = (plain(templar.template(variables[name])) if name in variables
+                                    else "<undefined>")
+                except AnsibleError as error:
+                    values[name] = f"<error: {str(error).splitlines()[0]}>"
+            hosts[host.name] = values
+    return {"hosts": hosts}
+
+
 if __name__ == "__main__":
-    json.dump(render(sys.argv[1]), sys.stdout)
+    if "--variables" in sys.argv:
+        arguments = dict(zip(sys.argv[2::2], sys.argv[3::2], strict=True))
+        json.dump(render_variables(sys.argv[1], arguments["--variables"].split(","),
+                                   [name for name in arguments.get("--secrets", "").split(",") if name]),
+                  sys.stdout)
+    else:
+        json.dump(render(sys.argv[1]), sys.stdout)

@@ -82,8 +82,6 @@ def plan(
         profiles=PROFILES,
         base_dn=BASE,
         mail_domain="lab.gemensam.test",
-        organisations_ou="Organisationer",
-        department_prefix="Avd-",
     )
 
 

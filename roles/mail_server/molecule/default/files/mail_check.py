@@ -19,11 +19,12 @@ import ssl
 import sys
 import time
 
-CA_FILE = "/usr/local/share/ca-certificates/gemensam-city-ca.crt"
+# The city CA's certificate in the host's trust store, as the scenario names it (--ca-file).
+CA_FILE = {"path": ""}
 
 
 def tls_context():
-    context = ssl.create_default_context(cafile=CA_FILE)
+    context = ssl.create_default_context(cafile=CA_FILE["path"])
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     return context
@@ -155,6 +156,7 @@ def main():
     )
     parser.add_argument("--host", required=True)
     parser.add_argument("--domain", required=True)
+    parser.add_argument("--ca-file", required=True)
     parser.add_argument("--user", default="")
     parser.add_argument("--sender", default="")
     parser.add_argument("--to", default="")
@@ -162,6 +164,7 @@ def main():
     parser.add_argument("--mailbox", default="INBOX")
     parser.add_argument("--no-login", action="store_true")
     args = parser.parse_args()
+    CA_FILE["path"] = args.ca_file
     checks = {
         "submit": submit,
         "deliver": deliver,
