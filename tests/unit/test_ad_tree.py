@@ -264,16 +264,6 @@ def test_special_characters_and_swedish_letters_are_written_escaped_and_as_utf8(
         "Äldreomsorg, hemtjänst (Södermalms stadsdelsnämnd)"]
 
 
-def test_the_city_ou_name_is_escaped_in_the_groups_dns(server, monkeypatch):
-    entries = tree(directory_city_ou="Gemensam IT, Stad+Län")
-    city_dn = f"OU=Gemensam IT\\, Stad\\+Län,{BASE}"
-    assert entries[1]["dn"] == city_dn
-    run_tree(monkeypatch, entries)
-    assert server.writes[1] == ("add", city_dn)
-    assert ("add", f"CN=Servicedesk-Agenter,{city_dn}") in server.writes
-    server.writes.clear()
-    assert run_tree(monkeypatch, entries)["changed"] is False and server.writes == []
-
 
 def test_a_name_another_group_holds_fails_with_nothing_written(server, monkeypatch):
     entries = tree()

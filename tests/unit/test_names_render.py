@@ -233,7 +233,7 @@ def order_names(organisations: dict[str, Any]) -> dict[str, Any]:
         plans[f"workstation_{site}"] = plan(
             "new_workstation", {**workstation, "organisation": "OAA", "site": site, "profile": profile},
             organisations)
-    variables = {**trusted(load_yaml(PLAYBOOKS / "orders/vars.yml")),
+    variables = {**trusted(load_yaml(REPO / "roles/orders/vars/main.yml")),
                  "groups": {"domain_controllers": ["dc1"]}, "hostvars": {"dc1": {"directory_realm": REALM}}}
     return {"plans": plans,
             "base_dn": render("{{ __orders_base_dn }}", variables),
