@@ -25,7 +25,6 @@ import orders
 import pytest
 from city_fixture import REPO
 from role_files import (
-    PLAYBOOKS,
     ROLES,
     load_yaml,
     render,
