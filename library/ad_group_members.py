@@ -24,7 +24,9 @@ description:
     looks up their DNs itself and compares them as AD does (without regard to case), so a
     group in the wanted state is never rewritten.
   - One group, given by O(name), O(members) and O(state), or many in O(groups), in one connection
-    and one modify operation per group that changes.
+    and one modify operation per group that changes. The groups are read with one search, and so
+    are the members (past 200 of them, one paged read of every account and group of the domain);
+    a group in the wanted state costs no further search and no write.
   - Fails, before anything is written, when a group or a member does not exist. In check mode a
     missing member is reported as added instead, since an earlier task that creates it wrote
     nothing in check mode.
@@ -162,8 +164,8 @@ def find_groups(directory: Directory, names: list[str]) -> dict[str, Any]:
         if entry is not None and "group" in [c.lower() for c in entry.all("objectClass")]:
             found[name] = entry
     by_name = {(e.get("sAMAccountName") or "").casefold(): e
-               for e in directory.find("group", "sAMAccountName", [n for n in names if not is_dn(n)],
-                                       ["sAMAccountName", "member"])}
+               for e in directory.lookup("group", {"sAMAccountName": [n for n in names if not is_dn(n)]},
+                                         ["sAMAccountName", "member"])}
     for name in (n for n in names if not is_dn(n)):
         if name.casefold() in by_name:
             found[name] = by_name[name.casefold()]
@@ -193,8 +195,10 @@ def reconcile(module: AnsibleModule, directory: Directory, groups: list[dict[str
     problems.extend(f"{g['name']}: no such group" for g in groups if g["name"] not in entries)
 
     member_names = sorted({m for g in groups for m in g["members"]}, key=str.casefold)
-    members = {(e.get("sAMAccountName") or "").casefold(): e.dn
-               for e in directory.find("*", "sAMAccountName", member_names, ["sAMAccountName"])}
+    # One search for the members; past SEARCH_CHUNK of them it reads every account and group
+    # of the domain, which also names the members that are not named here.
+    principals = directory.lookup("*", {"sAMAccountName": member_names}, ["sAMAccountName"])
+    members = {(e.get("sAMAccountName") or "").casefold(): e.dn for e in principals}
     missing = [m for m in member_names if m.casefold() not in members]
     if missing and not module.check_mode:
         problems.append(f"no such members: {', '.join(missing)}")
@@ -205,11 +209,15 @@ def reconcile(module: AnsibleModule, directory: Directory, groups: list[dict[str
         module.warn(f"check mode: {len(missing)} members do not exist yet and are shown as added: "
                     + ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else ""))
 
-    names_by_dn = {normalise_dn(dn): entry_name for entry_name, dn in members.items()}
+    names_by_dn = {normalise_dn(members[name.casefold()]): name.casefold()
+                   for name in member_names if name.casefold() in members}
+    read = {normalise_dn(e.dn): e.get("sAMAccountName") for e in principals if e.get("sAMAccountName")}
     currents = {group["name"]: {normalise_dn(dn): dn
                                 for dn in directory.values_of(entries[group["name"]], "member")}
                 for group in groups}
     # Members that are not named here are shown by their names too, where they have one.
+    for current in currents.values():
+        names_by_dn.update({key: read[key] for key in current if key not in names_by_dn and key in read})
     unnamed = {dn for current in currents.values() for key, dn in current.items() if key not in names_by_dn}
     for found in directory.find("*", "distinguishedName", unnamed, ["sAMAccountName"]) if unnamed else []:
         if found.get("sAMAccountName"):

@@ -30,6 +30,8 @@ description:
   - A user is found by O(users[].employee_id) first, then by O(users[].sam_account_name), anywhere
     under O(search_base); so a person who moves to another organisation keeps their account, which
     is moved to the new O(users[].path).
+  - The accounts are read with one search, whatever their number (past 200 users, one paged read
+    of every user under O(search_base)), and compared in Python; only what differs is written.
   - The password is written only when the account is created (O(update_password=on_create)), so a
     second run changes nothing. It is sent as C(unicodePwd), which AD accepts only over an
     encrypted connection.
@@ -413,11 +415,14 @@ def resolve(users: list[dict[str, Any]], directory: Directory) -> tuple[list[Ent
     problems = []
     by_id: dict[str, Entry] = {}
     by_name: dict[str, Entry] = {}
-    ids = [u["employee_id"] for u in users if u.get("employee_id")]
-    for entry in directory.find("user", "employeeID", ids, READ) if ids else []:
-        by_id[(entry.get("employeeID") or "").casefold()] = entry
-    for entry in directory.find("user", "sAMAccountName", [u["sam_account_name"] for u in users], READ):
-        by_name[(entry.get("sAMAccountName") or "").casefold()] = entry
+    # One search for every account asked for, by employee id or user name; compared here.
+    keys = {"employeeID": [u["employee_id"] for u in users if u.get("employee_id")],
+            "sAMAccountName": [u["sam_account_name"] for u in users]}
+    for entry in directory.lookup("user", keys, READ):
+        if entry.get("employeeID"):
+            by_id[entry.get("employeeID").casefold()] = entry
+        if entry.get("sAMAccountName"):
+            by_name[entry.get("sAMAccountName").casefold()] = entry
 
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}

@@ -288,6 +288,25 @@ class Directory:
             found.extend(self.search(self.base, ldap_filter, attributes))
         return found
 
+    def lookup(self, object_class: str, keys: Mapping[str, Iterable[str]],
+               attributes: list[str]) -> list[Entry]:
+        """Entries of the class that have one of the values of any of the key attributes, in one
+        search whatever their number: a filter naming them while they fit in one (SEARCH_CHUNK
+        values), else one paged read of every entry of the class under the base that has a key
+        attribute. The second answer is a superset (callers index it by the key attributes); it
+        costs one pass over the class where the first would cost a search per chunk, each a scan
+        of the domain where an attribute (employeeID) is not indexed."""
+        wanted = {attribute: sorted(set(values)) for attribute, values in keys.items()}
+        alternatives = [f"({attribute}={escape_filter(value)})"
+                        for attribute, values in wanted.items() for value in values]
+        if not alternatives:
+            return []
+        if len(alternatives) <= SEARCH_CHUNK:
+            return self.search(self.base, f"(&(objectClass={object_class})(|{''.join(alternatives)}))",
+                               attributes)
+        present = "".join(f"({attribute}=*)" for attribute in wanted)
+        return self.search_paged(self.base, f"(&(objectClass={object_class})(|{present}))", attributes)
+
     def entry(self, dn: str, attributes: list[str]) -> Entry | None:
         results = self.search(dn, "(objectClass=*)", attributes, scope="base")
         return results[0] if results else None
