@@ -3,10 +3,12 @@ a tag on an include reaches the included tasks, and handler names are the role's
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
-from role_files import ROLES, load_yaml, playbook_files, role_task_files, tasks_of
+from role_files import REPO, ROLES, load_yaml, playbook_files, role_task_files, tasks_of
 
 INCLUDES = ("ansible.builtin.include_tasks", "include_tasks", "ansible.builtin.include_role", "include_role")
 
@@ -72,3 +74,85 @@ def test_every_notify_names_a_handler_or_a_topic():
                for path in [*role_task_files(), *playbook_files()]
                for task in tasks_of(path) for name in as_list(task.get("notify")) if name not in known]
     assert not unknown, "\n".join(unknown)
+
+
+# The baseline runs on every server in every run: its structure is kept cheap (issue
+# "cost of a re-run") without losing its per-topic tags.
+BASELINE = ROLES / "baseline"
+IMPORTS = ("ansible.builtin.import_tasks", "import_tasks")
+
+
+def baseline_tasks(name: str) -> list[dict]:
+    return list(tasks_of(BASELINE / "tasks" / name))
+
+
+def test_baseline_main_imports_its_topics_statically_with_their_tags():
+    """No include task per topic and host; an import's tags reach its tasks without apply."""
+    main = baseline_tasks("main.yml")
+    assert not [task["name"] for task in main if any(key in task for key in INCLUDES)]
+    imports = [task for task in main if any(key in task for key in IMPORTS)]
+    topics = [Path(next(task[key] for key in IMPORTS if key in task)).stem for task in imports]
+    assert {path.stem for path in (BASELINE / "tasks").glob("*.yml")} - set(topics) == {
+        "main", "firewall_service"}, "every topic file is imported by main.yml"
+    wrong = [f"{topic}: {task.get('tags')}" for topic, task in zip(topics, imports, strict=True)
+             if not {"role::baseline", f"role::baseline:{topic}"} <= set(as_list(task.get("tags")))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_baseline_topics_include_nothing_at_run_time():
+    dynamic = [f"{path.name}: {task.get('name')!r}"
+               for path in sorted((BASELINE / "tasks").glob("*.yml"))
+               for task in tasks_of(path) if any(key in task for key in INCLUDES)]
+    assert not dynamic, "\n".join(dynamic)
+
+
+def firewall_rule_writers() -> dict[str, list[dict]]:
+    """The baseline's topics that write a rule file into the firewall directory, and those tasks."""
+    found: dict[str, list[dict]] = {}
+    for path in sorted((BASELINE / "tasks").glob("*.yml")):
+        for task in tasks_of(path):
+            dest = (task.get("ansible.builtin.template") or {}).get("dest", "")
+            if dest.startswith("{{ __baseline_firewall_dir }}/"):
+                found.setdefault(path.stem, []).append(task)
+    return found
+
+
+def test_baseline_rule_files_are_written_as_the_firewall_service_entry_point_writes_them():
+    writers = firewall_rule_writers()
+    assert {"firewall_service", "sshd", "time", "firewall", "monitoring"} <= set(writers)
+    (entry,) = writers.pop("firewall_service")
+    for topic, tasks in writers.items():
+        for task in tasks:
+            template = task["ansible.builtin.template"]
+            name = task["vars"]["baseline_firewall_service_name"]
+            assert template["src"] == entry["ansible.builtin.template"]["src"], topic
+            assert template["dest"] == "{{ __baseline_firewall_dir }}/" + name + ".nft", topic
+            assert task["notify"] == entry["notify"], topic
+            assert "baseline_firewall_service_rules" in task["vars"], topic
+
+
+def test_the_firewall_directory_is_created_before_and_for_every_topic_that_writes_a_rule():
+    main = baseline_tasks("main.yml")
+    firewall_dir = "{{ __baseline_firewall_dir }}"
+    (index, directory), = [(i, task) for i, task in enumerate(main)
+                           if (task.get("ansible.builtin.file") or {}).get("path") == firewall_dir]
+    imported = [Path(next(task[key] for key in IMPORTS if key in task)).stem
+                for task in main[:index] if any(key in task for key in IMPORTS)]
+    writers = set(firewall_rule_writers()) - {"firewall_service"}
+    assert not writers & set(imported), "a topic writes a rule file before the directory exists"
+    assert {f"role::baseline:{topic}" for topic in writers} | {"role::baseline"} <= set(directory["tags"])
+
+
+def test_the_baseline_gathers_the_facts_again_when_it_changes_what_they_read():
+    """ansible.cfg gathers once per run (smart): later plays read hostname and fqdn of the
+    baseline's facts, so changing the host name or /etc/hosts must refresh them."""
+    config = (REPO / "ansible.cfg").read_text(encoding="utf-8")
+    assert re.search(r"^gathering\s*=\s*smart\s*$", config, re.MULTILINE)
+    assert not re.search(r"^fact_caching\s*=(?!\s*memory\s*$)", config, re.MULTILINE), \
+        "facts are cached for one run only"
+    refresh = [handler for role, handler in handlers()
+               if role == "baseline" and "ansible.builtin.setup" in handler]
+    assert [handler["name"] for handler in refresh] == ["baseline | Gather the facts again"]
+    identity = {task["name"]: task for task in baseline_tasks("identity.yml")}
+    for name in ("identity | Set the host name", "identity | Write /etc/hosts"):
+        assert "baseline | Gather the facts again" in as_list(identity[name].get("notify")), name
