@@ -2,7 +2,7 @@
 # Prints (never asserts) the lab's converge times: the first converge of fresh
 # hosts, the idempotent re-run, and the re-run as a ratio against a no-op play
 # that gathers facts on the same hosts (goal: ratio <= 1.5). Then the Lynis
-# hardening index of a baseline host. Runs its own lab beside any other.
+# hardening index of every server. Runs its own lab beside any other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GEMENSAM_LAB_PREFIX=${BENCH_PREFIX:-gemensam-bench}
@@ -27,9 +27,12 @@ echo "no-op play with facts:   ${noop} s"
 awk -v r="$rerun" -v n="$noop" 'BEGIN { printf "re-run / no-op ratio:    %.2f (goal <= 1.5)\n", (n > 0 ? r / n : 0) }'
 
 ssh_cfg=".lab/$GEMENSAM_LAB_PREFIX/ssh_config"
-ssh -F "$ssh_cfg" fs1 'sudo apt-get install -y -qq lynis >/dev/null 2>&1; sudo lynis audit system --quick --no-colors >/dev/null 2>&1; sudo grep -E "^hardening_index=" /var/log/lynis-report.dat' \
-  | sed 's/hardening_index=/Lynis hardening index on fs1: /'
-ssh -F "$ssh_cfg" fs1 'sudo grep -E "^suggestion\[\]=" /var/log/lynis-report.dat | cut -d"|" -f1,2 | sed "s/suggestion\[\]=/  suggestion: /"' | head -40
+# Lynis on every server role (goal: hardening index >= 80 on each).
+for host in $(ansible-inventory -i inventory/lab --graph servers | grep -Eo -- '--[a-z0-9]+$' | tr -d -); do
+  index=$(ssh -F "$ssh_cfg" "$host" 'sudo apt-get install -y -qq lynis >/dev/null 2>&1; sudo lynis audit system --quick --no-colors >/dev/null 2>&1; sudo grep -E "^hardening_index=" /var/log/lynis-report.dat' 2>/dev/null | cut -d= -f2)
+  echo "Lynis hardening index on $host: ${index:-?} (goal >= 80)"
+done
+ssh -F "$ssh_cfg" fs1 'sudo grep -E "^suggestion\[\]=" /var/log/lynis-report.dat | cut -d"|" -f1,2 | sed "s/suggestion\[\]=/  suggestion on fs1: /"' 2>/dev/null | head -40
 
 echo
 echo "== people in the directory (bench/people.sh)"
