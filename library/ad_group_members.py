@@ -176,11 +176,8 @@ def run(module: AnsibleModule) -> dict[str, Any]:
     params = module.params
     groups = params["groups"] if params["groups"] is not None else [
         {"name": params["name"], "members": params["members"], "state": params["state"]}]
-    directory = Directory(params, check_mode=module.check_mode)
-    try:
+    with Directory(params, check_mode=module.check_mode) as directory:
         return reconcile(module, directory, groups)
-    finally:
-        directory.close()
 
 
 def reconcile(module: AnsibleModule, directory: Directory, groups: list[dict[str, Any]]) -> dict[str, Any]:

@@ -182,11 +182,8 @@ def check(wanted: dict[str, Any], after: dict[str, Any], changing: list[str]) ->
 
 
 def run(module: AnsibleModule) -> dict[str, Any]:
-    directory = Directory(module.params, check_mode=module.check_mode)
-    try:
+    with Directory(module.params, check_mode=module.check_mode) as directory:
         return reconcile(module, directory)
-    finally:
-        directory.close()
 
 
 def reconcile(module: AnsibleModule, directory: Directory) -> dict[str, Any]:

@@ -237,11 +237,8 @@ def check(directory: Directory, entries: list[dict[str, Any]], existing: dict[st
 
 
 def run(module: AnsibleModule) -> dict[str, Any]:
-    directory = Directory(module.params, check_mode=module.check_mode)
-    try:
+    with Directory(module.params, check_mode=module.check_mode) as directory:
         return reconcile(module, directory)
-    finally:
-        directory.close()
 
 
 def reconcile(module: AnsibleModule, directory: Directory) -> dict[str, Any]:

@@ -361,6 +361,12 @@ class Directory:
         with contextlib.suppress(Exception):
             self.connection.unbind_s()
 
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def describe(error: Exception) -> str:
     """python-ldap's errors carry a dict with 'desc' and often 'info' (Samba's reason)."""
