@@ -11,8 +11,13 @@ LAB_SUBNET  ?= 10.89.0.0/24
 BASE_IMAGE  ?= localhost/gemensam-base:bookworm
 # iptables: Debian 12's netavark drives the firewall through it, and nothing pulls it in.
 # smbclient: the summary's file-share command is run from this machine.
+# The workstation image (workstation_image/build): mmdebstrap for the root, GRUB for BIOS and
+# UEFI from the host, partitioning and file systems, qcow2 and bmap, signatures; QEMU and
+# OVMF boot it in the tests.
 APT_PACKAGES := podman runc iptables debootstrap netavark aardvark-dns nftables openssh-client lynis openssl \
-                smbclient
+                smbclient \
+                mmdebstrap grub-pc-bin grub-efi-amd64-bin gdisk dosfstools e2fsprogs qemu-utils bmap-tools gnupg \
+                qemu-system-x86 ovmf
 
 export CONTAINERS_CONF          := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG           := $(CURDIR)/ansible.cfg
@@ -24,7 +29,7 @@ export PATH                     := $(CURDIR)/$(BIN):$(PATH)
 REGISTER := inventory/stockholm/data/register/.generated
 
 .PHONY: help setup packages venv register image check-podman lab lab-up converge summary lab-down \
-        validate lint unit molecule e2e test bench
+        validate lint unit molecule e2e test bench workstation-image
 
 help:
 	@echo "make lab       build what is missing, start the lab, converge it, print a summary"
@@ -32,6 +37,7 @@ help:
 	@echo "make lab-down  remove the lab (LAB_PREFIX=$(LAB_PREFIX))"
 	@echo "make validate  validate the city inventory"
 	@echo "make bench     print the benchmarks' figures"
+	@echo "make workstation-image PROFILE=kontor-stationar  build and sign a workstation image"
 
 ## Set-up: idempotent, part of both commands ---------------------------------
 setup: packages venv register
@@ -83,6 +89,13 @@ validate: setup
 	env -u GEMENSAM_SERVICE_NETWORK $(BIN)/python tools/validate_city.py inventory/stockholm \
 	  inventory/stockholm/workstations
 	$(BIN)/python tools/validate_city.py inventory/lab
+
+## The workstation image -----------------------------------------------------
+# make workstation-image [PROFILE=kontor-stationar] [IMAGE_PROXY=http://mirror:3142]
+PROFILE     ?= kontor-stationar
+IMAGE_PROXY ?=
+workstation-image: setup
+	workstation_image/build $(PROFILE) --out .lab/images/$(PROFILE) $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY))
 
 ## Tests ----------------------------------------------------------------------
 lint: venv
