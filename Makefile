@@ -16,7 +16,7 @@ BASE_IMAGE  ?= localhost/gemensam-base:bookworm
 # OVMF boot it in the tests.
 APT_PACKAGES := podman runc iptables debootstrap netavark aardvark-dns nftables openssh-client lynis openssl \
                 smbclient \
-                mmdebstrap grub-pc-bin grub-efi-amd64-bin gdisk dosfstools e2fsprogs qemu-utils bmap-tools gnupg \
+                mmdebstrap grub-pc-bin grub-efi-amd64-bin gdisk dosfstools e2fsprogs qemu-utils bmap-tools gnupg mtools \
                 qemu-system-x86 ovmf
 
 export CONTAINERS_CONF          := $(CURDIR)/lab/containers.conf

@@ -36,6 +36,24 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# What an image is built from besides the spec: the role, the playbook and the builder.
+INPUTS = ("roles/workstation", "playbooks/workstation_image.yml", "workstation_image")
+
+
+def inputs_hash(repo: Path) -> str:
+    """SHA-256 over the names and contents of the files the image is built from (INPUTS),
+    so that a test can tell whether an image on disk is the one this tree would build."""
+    digest = hashlib.sha256()
+    for top in INPUTS:
+        base = repo / top
+        files = sorted(path for path in ([base] if base.is_file() else base.rglob("*"))
+                       if path.is_file() and "__pycache__" not in path.parts)
+        for path in files:
+            digest.update(path.relative_to(repo).as_posix().encode() + b"\0")
+            digest.update(sha256_file(path).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def file_entry(path: Path) -> dict[str, Any]:
     return {"name": path.name, "sha256": sha256_file(path), "size": path.stat().st_size}
 
@@ -50,7 +68,8 @@ def parse_dpkg_query(output: str) -> list[dict[str, str]]:
     return sorted(packages, key=lambda package: package["name"])
 
 
-def build_manifest(*, profile: dict[str, Any], spec_hash: str, packages: list[dict[str, str]],
+def build_manifest(*, profile: dict[str, Any], spec_hash: str, inputs: str = "",
+                   packages: list[dict[str, str]],
                    raw: Path, qcow2: Path | None, bmap: Path | None, built_at: str,
                    build_seconds: float, installed_bytes: int, builder: dict[str, str],
                    signing_key: str, stages: dict[str, float] | None = None) -> dict[str, Any]:
@@ -64,6 +83,7 @@ def build_manifest(*, profile: dict[str, Any], spec_hash: str, packages: list[di
         "profile": profile["id"],
         "profile_name": profile.get("name", ""),
         "spec_hash": spec_hash,
+        "inputs_hash": inputs,
         "release": profile.get("release"),
         "architecture": profile.get("architecture"),
         "requested_packages": list(profile["packages"]),

@@ -144,3 +144,11 @@ def run_people(lab, tmp_path, change):
     # replication, so that whichever DC answers next sees the same people.
     base = city_names.base_dn(lab.hostvars["dc1"]["baseline_domain"])
     lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")
+
+
+@pytest.fixture(scope="session")
+def kontor_stationar_image():
+    """The kontor-stationar workstation image (directory, verified manifest), built once per
+    run and shared by every test that boots it (tests/e2e/workstation_images.py)."""
+    from workstation_images import ensure_image
+    return ensure_image("kontor-stationar")
