@@ -43,7 +43,8 @@ def ensure_image(profile_id: str) -> tuple[Path, dict]:
         if manifest is None:
             result = subprocess.run([str(REPO / "workstation_image" / "build"), profile_id,
                                      "--out", str(directory)], cwd=REPO, check=False)
-            assert result.returncode == 0, f"workstation_image/build {profile_id} failed: see {directory}/build.log"
+            assert result.returncode == 0, (f"workstation_image/build {profile_id} failed: "
+                                            f"see {directory}/build.log")
             manifest = current(directory, profile)
             assert manifest is not None, f"{directory}: the image just built does not verify"
     return directory, manifest
