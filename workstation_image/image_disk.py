@@ -186,4 +186,5 @@ def make_disk(root: Path, raw: Path) -> dict[str, object]:
             bios_setup(root_uuid, disk, root_device, grub / "i386-pc", Path(tmp))
             run("sync")
     return {"root_uuid": root_uuid, "esp_uuid": esp_uuid, "root_partition_mib": root_mib,
+            "root_offset_mib": root_offset, "esp_offset_mib": esp_offset,
             "disk_mib": total_mib, "installed_bytes": used}
