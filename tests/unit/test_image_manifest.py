@@ -19,6 +19,7 @@ from image_manifest import (  # noqa: E402
     MANIFEST_NAME,
     ManifestError,
     build_manifest,
+    file_entries,
     parse_dpkg_query,
     verify_image,
     write_manifest,
@@ -60,8 +61,8 @@ def make_image(directory: Path, keys: dict, signer: str = "city") -> Path:
     manifest = build_manifest(
         profile=PROFILE, spec_hash="0" * 64,
         packages=parse_dpkg_query("firefox-esr\t115.12.0esr-1~deb12u1\tamd64\nsssd-ad\t2.8.2-4\tamd64\n"),
-        raw=raw, qcow2=None, bmap=bmap, built_at="2025-05-20T00:00:00+00:00", build_seconds=1.0,
-        installed_bytes=1, builder={"mmdebstrap": "1.3.5"}, signing_key=fingerprint)
+        files=file_entries({"raw": raw, "bmap": bmap}), built_at="2025-05-20T00:00:00+00:00",
+        build_seconds=1.0, installed_bytes=1, builder={"mmdebstrap": "1.3.5"}, signing_key=fingerprint)
     sign_detached(home, fingerprint, write_manifest(manifest, directory))
     sign_detached(home, fingerprint, bmap)
     export_public_key(keys["city"][0], keys["city"][1], directory / PUBLIC_KEY_NAME)
