@@ -79,8 +79,10 @@ def apt_options(proxy: str | None) -> list[str]:
 
 def mmdebstrap_command(profile: dict[str, Any], root: Path, cache: Path | None,
                        proxy: str | None) -> list[str]:
+    # The package lists stay (--skip=cleanup/apt/lists): the role may install packages in the
+    # root; playbooks/workstation_image.yml removes them at its end.
     command = ["mmdebstrap", "--variant=apt", "--mode=root", f"--architectures={profile['architecture']}",
-               "--dpkgopt=force-unsafe-io",
+               "--dpkgopt=force-unsafe-io", "--skip=cleanup/apt/lists",
                f"--include={','.join(profile['packages'])}",
                *(f"--aptopt={option}" for option in apt_options(proxy))]
     if cache is not None:
@@ -135,20 +137,24 @@ def save_root(root: Path, tar: Path) -> None:
 
 @contextlib.contextmanager
 def chroot_mounts(root: Path):
-    """/proc, /sys, /dev and /dev/pts in root, and a policy-rc.d that keeps services from
-    starting, for as long as something runs inside."""
+    """/proc, /sys, /dev, /dev/pts and an empty /run in root (with /run/sshd, which sshd -t
+    wants), and a policy-rc.d that keeps services from starting, for as long as something
+    runs inside."""
     policy = root / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\n# workstation_image/build: no service starts in the image root.\n"
                       "exit 101\n")
     policy.chmod(0o755)
     mounts = [(root / "proc", ["-t", "proc", "proc"]), (root / "sys", ["-t", "sysfs", "sysfs"]),
-              (root / "dev", ["--bind", "/dev"]), (root / "dev/pts", ["--bind", "/dev/pts"])]
+              (root / "dev", ["--bind", "/dev"]), (root / "dev/pts", ["--bind", "/dev/pts"]),
+              (root / "run", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs"])]
     done: list[Path] = []
     try:
         for target, args in mounts:
             target.mkdir(parents=True, exist_ok=True)
             subprocess.run(["mount", *args, str(target)], check=True)
             done.append(target)
+        (root / "run/sshd").mkdir(mode=0o755, exist_ok=True)
+        (root / "run/lock").mkdir(mode=0o1777, exist_ok=True)
         yield root
     finally:
         for target in reversed(done):
@@ -172,8 +178,6 @@ def restore_root(tar: Path, root: Path, log: Path, proxy: str | None) -> None:
                                     env=env, check=False)
             if result.returncode != 0:
                 raise RuntimeError(f"{shlex.join(command)} in the cached root failed, see {log}")
-    for lists in (root / "var/lib/apt/lists").glob("*_*"):
-        lists.unlink()
     os.sync()
 
 
