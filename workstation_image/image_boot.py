@@ -3,7 +3,7 @@
 KVM does not work on the lab hosts (they are virtual machines themselves: a KVM guest hangs
 after "Probing EDD"), so the guest runs under TCG. BIOS is SeaBIOS, QEMU's default; UEFI
 is OVMF (Debian package ovmf) with a throwaway copy of its variable store. The disk is
-opened with snapshot=on: the image file is never changed by a boot.
+opened with snapshot=on (unless the caller gives an overlay): the image is never changed.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ class Boot:
 
 
 def qemu_command(qcow2: Path, firmware: str, serial_log: Path, workdir: Path,
-                 memory_mib: int = 2048, extra: tuple[str, ...] = ()) -> list[str]:
+                 memory_mib: int = 2048, extra: tuple[str, ...] = (), snapshot: bool = True) -> list[str]:
     command = ["qemu-system-x86_64", "-accel", "tcg", "-smp", "2", "-m", str(memory_mib),
-               "-drive", f"file={qcow2},if=virtio,format=qcow2,snapshot=on",
+               "-drive", f"file={qcow2},if=virtio,format=qcow2,snapshot={'on' if snapshot else 'off'}",
                "-serial", f"file:{serial_log}", "-display", "none", "-no-reboot",
                "-nic", "none"]
     if firmware == "uefi":
@@ -45,13 +45,14 @@ def qemu_command(qcow2: Path, firmware: str, serial_log: Path, workdir: Path,
 
 
 def boot_to_login(qcow2: Path, firmware: str = "bios", timeout: float = 600,
-                  extra: tuple[str, ...] = ()) -> Boot:
-    """Starts the VM, waits for a login prompt on ttyS0, stops the VM."""
+                  extra: tuple[str, ...] = (), snapshot: bool = True) -> Boot:
+    """Starts the VM, waits for a login prompt on ttyS0, stops the VM. With snapshot=False
+    the guest's writes go to qcow2 (give it an overlay, never the image itself)."""
     with tempfile.TemporaryDirectory(prefix="gemensam-boot-") as tmp:
         workdir = Path(tmp)
         serial_log = workdir / "serial.log"
         serial_log.touch()
-        command = qemu_command(qcow2, firmware, serial_log, workdir, extra=extra)
+        command = qemu_command(qcow2, firmware, serial_log, workdir, extra=extra, snapshot=snapshot)
         started = time.monotonic()
         vm = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         seconds = None

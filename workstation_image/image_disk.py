@@ -72,9 +72,19 @@ menuentry "Gemensam IT workstation, previous kernel" {{
 """
 
 
+# The root partition grows to the machine's disk at first boot: systemd-repart (enabled in
+# Debian 12's systemd, runs when /etc/repart.d has a file) grows the partition, and the
+# fstab's x-systemd.growfs grows the file system online.
+REPART_ROOT = """\
+# Written by workstation_image/build: the root partition takes the rest of the disk.
+[Partition]
+Type=root
+"""
+
+
 def fstab(root_uuid: str, esp_uuid: str) -> str:
     return (f"# Written by workstation_image/build\n"
-            f"UUID={root_uuid} / ext4 errors=remount-ro 0 1\n"
+            f"UUID={root_uuid} / ext4 errors=remount-ro,x-systemd.growfs 0 1\n"
             f"UUID={esp_uuid} /boot/efi vfat umask=0077,nofail 0 1\n")
 
 
@@ -178,6 +188,8 @@ def make_disk(root: Path, raw: Path) -> dict[str, object]:
         with mounted(root_device, mountpoint):
             (mountpoint / "boot/efi").mkdir(parents=True, exist_ok=True)
             (mountpoint / "etc/fstab").write_text(fstab(root_uuid, esp_uuid))
+            (mountpoint / "etc/repart.d").mkdir(exist_ok=True)
+            (mountpoint / "etc/repart.d/50-root.conf").write_text(REPART_ROOT)
             grub = mountpoint / "boot/grub"
             for platform in ("i386-pc", "x86_64-efi"):
                 shutil.copytree(GRUB_LIB / platform, grub / platform, dirs_exist_ok=True,

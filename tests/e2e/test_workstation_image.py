@@ -68,3 +68,31 @@ def test_the_image_boots_to_a_login_prompt(kontor_stationar_image, firmware):
                                       f"({firmware}); the console showed:\n{boot.serial[-3000:]}")
     assert "Booting `Gemensam IT workstation'" in boot.serial  # our GRUB, not a fallback
     print(f"{firmware}: login prompt after {boot.seconds:.0f} s")
+
+
+def test_the_root_grows_to_the_disk_at_first_boot(kontor_stationar_image, tmp_path):
+    """A machine's disk is larger than the image: the root partition and file system take it
+    (systemd-repart and x-systemd.growfs), read back from the disk after the boot."""
+    directory, manifest = kontor_stationar_image
+    disk = tmp_path / "machine.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                    str(directory / manifest["files"]["qcow2"]["name"]), str(disk), "12G"], check=True)
+    boot = image_boot.boot_to_login(disk, "bios", timeout=BOOT_TIMEOUT, snapshot=False)
+    assert boot.seconds is not None, f"no login prompt:\n{boot.serial[-3000:]}"
+
+    def read(offset: int, length: int) -> bytes:
+        """length bytes at offset of the machine's disk as the guest left it."""
+        out, start = tmp_path / "read.bin", offset % 512
+        subprocess.run(["qemu-img", "dd", "-f", "qcow2", "-O", "raw", f"if={disk}", f"of={out}", "bs=512",
+                        f"skip={offset // 512}", f"count={-(-(start + length) // 512)}"], check=True)
+        return out.read_bytes()[start:start + length]
+
+    entry = read(2 * 512 + 2 * 128, 128)  # GPT entries start at LBA 2, 128 bytes each: the third
+    first, last = int.from_bytes(entry[32:40], "little"), int.from_bytes(entry[40:48], "little")
+    partition_gib = (last - first + 1) * 512 / 2**30
+    assert partition_gib > 11, f"the root partition is {partition_gib:.1f} GiB on a 12 GiB disk"
+    superblock = read(first * 512 + 1024, 1024)
+    low, high = superblock[4:8], superblock[0x150:0x154]  # s_blocks_count_lo and _hi
+    blocks = int.from_bytes(low, "little") | int.from_bytes(high, "little") << 32
+    fs_gib = blocks * (1024 << int.from_bytes(superblock[24:28], "little")) / 2**30
+    assert fs_gib > 11, f"the root file system is {fs_gib:.1f} GiB on a {partition_gib:.1f} GiB partition"
