@@ -135,6 +135,31 @@ def save_root(root: Path, tar: Path) -> None:
     partial.rename(tar)
 
 
+def mounts_below(path: Path) -> list[str]:
+    """Mount points at or under path, deepest first (from /proc/self/mounts)."""
+    prefix = str(path.resolve())
+    points = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        point = line.split()[1].replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def remove_tree(path: Path) -> None:
+    """Removes a work directory that may hold an image root. A build killed half-way can leave
+    /dev, /proc or /sys mounted in it: those are unmounted first, and rm stays on the work
+    directory's own file system, so nothing of the host's is ever removed."""
+    if not path.exists():
+        return
+    for point in mounts_below(path):
+        subprocess.run(["umount", "--lazy", point], check=False)
+    left = mounts_below(path)
+    if left:
+        raise RuntimeError(f"{path}: still mounted, not removed: {', '.join(left[:3])}")
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
+
+
 @contextlib.contextmanager
 def chroot_mounts(root: Path):
     """/proc, /sys, /dev, /dev/pts and an empty /run in root (with /run/sshd, which sshd -t
