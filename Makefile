@@ -29,7 +29,7 @@ export PATH                     := $(CURDIR)/$(BIN):$(PATH)
 REGISTER := inventory/stockholm/data/register/.generated
 
 .PHONY: help setup packages venv register image check-podman lab lab-up converge summary lab-down \
-        validate lint unit molecule e2e test bench workstation-image
+        validate lint unit molecule e2e test bench workstation-image workstation-images
 
 help:
 	@echo "make lab       build what is missing, start the lab, converge it, print a summary"
@@ -96,6 +96,13 @@ PROFILE     ?= kontor-stationar
 IMAGE_PROXY ?=
 workstation-image: setup
 	workstation_image/build $(PROFILE) --out .lab/images/$(PROFILE) $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY))
+
+# Every profile of the spec, one after the other.
+workstation-images: setup
+	@for profile in $$($(BIN)/python -c 'import sys; sys.path.insert(0, "workstation_image"); \
+	    import image_root; print(*image_root.profile_ids())'); do \
+	  workstation_image/build $$profile --out .lab/images/$$profile $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY)) || exit 1; \
+	done
 
 ## Tests ----------------------------------------------------------------------
 lint: venv

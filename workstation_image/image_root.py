@@ -62,6 +62,11 @@ def load_profile(profile_id: str, known_packages=None) -> dict[str, Any]:
     return spec["profiles"][profile_id]
 
 
+def profile_ids() -> list[str]:
+    """Every profile of the spec, in its order (make workstation-images builds each)."""
+    return list(load_image_spec(SPEC_FILE, PROFILES_FILE)["profiles"])
+
+
 def sources(profile: dict[str, Any], mirror: str = MIRROR, security: str = SECURITY_MIRROR) -> list[str]:
     release = profile["release"]
     return [f"deb {mirror} {release} main", f"deb {mirror} {release}-updates main",
