@@ -125,6 +125,11 @@ def network_kind(value: Any) -> str:
 
 
 PACKAGES = leaf(debian_package)
+# A Windows installer on the city's software share: its file name, plain (no path).
+MSI_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,99}\.msi\Z")
+msi_file = Token("installer file name", MSI_FILE, "a file name ending in .msi: ASCII letters, digits, "
+                                                  "'.', '_', '-' and spaces, at most 104 characters")
+WINDOWS_SOFTWARE = Record({"name": leaf(bounded(120)), "msi": leaf(msi_file)})
 
 SPEC = Record({
     "release": leaf(one_of(*RELEASES)),
@@ -134,7 +139,8 @@ SPEC = Record({
     "timezone": leaf(timezone),
     "desktop": leaf(one_of(*DESKTOPS)),
     "packages": list_of(PACKAGES),
-})
+    "windows_software": list_of(WINDOWS_SOFTWARE),
+}, optional=["windows_software"])
 PROFILE = Record({
     "id": leaf(profile_id),
     "name": leaf(bounded(120)),

@@ -239,3 +239,11 @@ def test_the_order_check_module_refuses_an_invalid_profiles_file(
     assert result["failed"] is True
     assert result["msg"] == ("workstation_profiles.yml: profiles[0].kind: expected one of ws, lt, "
                              "got string 'tablet'")
+
+
+def test_a_windows_installer_that_is_not_a_plain_msi_file_name_is_refused(files: SpecFiles) -> None:
+    files.spec["windows_software"][0]["msi"] = "..\\..\\evil.exe"
+    errors = files.errors()
+    assert len(errors) == 1
+    assert errors[0].startswith("spec.yml: windows_software[0].msi: '..\\\\..\\\\evil.exe' is not a valid "
+                                "installer file name")
