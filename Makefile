@@ -30,7 +30,7 @@ help:
 	@echo "make lab       build what is missing, start the lab, converge it, print a summary"
 	@echo "make test      lint, unit tests, Molecule per role, lab end-to-end tests"
 	@echo "make lab-down  remove the lab (LAB_PREFIX=$(LAB_PREFIX))"
-	@echo "make validate  validate the city inventory"
+	@echo "make validate  validate the city inventory and the workstation image's spec"
 	@echo "make bench     print the benchmarks' figures"
 
 ## Set-up: idempotent, part of both commands ---------------------------------
@@ -83,6 +83,7 @@ validate: setup
 	env -u GEMENSAM_SERVICE_NETWORK $(BIN)/python tools/validate_city.py inventory/stockholm \
 	  inventory/stockholm/workstations
 	$(BIN)/python tools/validate_city.py inventory/lab
+	$(BIN)/python workstation_image/validate
 
 ## Tests ----------------------------------------------------------------------
 lint: venv
