@@ -110,3 +110,28 @@ def test_every_server_gets_the_proxy_of_a_mirror_of_its_datacentre(rendered):
         mirror = mirrors.get(url.hostname)
         assert mirror, f"{name}: {proxy} is no mirror host's address ({sorted(mirrors)})"
         assert mirror["datacentre"] == got["datacentre"], f"{name}: {proxy} is in another datacentre"
+
+
+# ---------------------------------------------------------------------------
+# What the workstation image build is given
+
+
+def package_mirror_url(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if key != city_model.SERVICE_NETWORK_ENV}
+    return subprocess.run([sys.executable, str(REPO / "tools/package_mirror_url.py"), *arguments],
+                          cwd=REPO, env={**environment, **(env or {})}, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_the_build_gets_the_lab_mirror_on_the_labs_subnet():
+    moved = package_mirror_url("inventory/lab/lab.city.yml", "--organisation", "sodermalm",
+                               env={city_model.SERVICE_NETWORK_ENV: "10.77.0.0/24"})
+    assert (moved.returncode, moved.stdout) == (0, "http://10.77.0.81:3142\n"), moved.stderr
+    assert package_mirror_url("inventory/stockholm/city.yml").stdout == "http://10.0.1.81:3142\n"
+
+
+def test_the_build_is_told_of_an_unknown_organisation_by_name():
+    result = package_mirror_url("inventory/lab/lab.city.yml", "--organisation", "sodermalmm")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("inventory/lab/lab.city.yml: --organisation: unknown organisation "
+                                    "'sodermalmm' (included: bromma, sodermalm, utbildning)")
