@@ -30,7 +30,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "module_utils"))
+sys.path.insert(0, str(REPO))
 
 import netaddr
 from fake_switches.cisco import cisco_core
