@@ -67,16 +67,21 @@ def seconds(value: Any) -> float:
 
 
 def list_of_at_most(item: Any, limit: int = MAX_LIST_LENGTH) -> Any:
-    """A possibly empty list of at most `limit` items; refused items are dropped (their
-    problem is reported), so that what is kept is valid as a whole."""
+    """A possibly empty list of at most `limit` items; refused items, and records that lost
+    a required value, are dropped (their problem is reported), so that what is kept is
+    valid as a whole."""
     check = list_of(item, empty=True)
+    required = set(item.fields) - item.optional if isinstance(item, Record) else set()
 
     def checked(value: Any, where: str, report: Reporter) -> list[Any] | None:
         if isinstance(value, list) and len(value) > limit:
             report(where, f"{len(value)} items, at most {limit}")
             return None
         items = check(value, where, report)
-        return None if items is None else [element for element in items if element is not None]
+        if items is None:
+            return None
+        return [element for element in items
+                if element is not None and not (required and required - element.keys())]
 
     return checked
 
