@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
 
 import city_model
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# What could open a link, an HTML tag, code or emphasis, or end a table cell.
+_MARKDOWN = re.compile(r"([\\`*\[\]<>|~])")
 
 
 def md(value: Any) -> str:

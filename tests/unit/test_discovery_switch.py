@@ -93,9 +93,8 @@ def test_the_inventory_file_and_report(record: dict, sodermalm: dict, city: city
     assert discovery_model.load_discovery(path, city)["switches"][0]["serial"] == record["serial"]
     text = report.render(sodermalm, discovery_model.load_discovery(path, city), city)
     assert "## Switch sod-sw01 (10.18.0.2)" in text
-    assert "| Fa0/2 | sod\\-fs01 | 10 | 1 |" in text.replace("sod-fs01", "sod\\-fs01")
-    assert "- sod\\-sw01: Vlan99 has 10.18.4.1/22, outside the network 10.18.0.0/22" in \
-        text.replace("sod-sw01", "sod\\-sw01")
+    assert "| Fa0/2 | sod-fs01 | 10 | 1 |" in text
+    assert "- sod-sw01: Vlan99 has 10.18.4.1/22, outside the network 10.18.0.0/22" in text
 
 
 def test_a_hostile_description_is_refused_and_named(sodermalm: dict, device: dict, city: city_model.City,
