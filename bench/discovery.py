@@ -55,7 +55,8 @@ def main() -> int:
     organisation = city.organisations["sodermalm"]
     device = content.find_switch(organisation, "sod-sw01")
     spec = content.switch_spec(organisation, "sod-sw01")
-    with tempfile.TemporaryDirectory() as directory, running_switch(spec, Path(directory)) as (port, password):
+    with tempfile.TemporaryDirectory() as directory, running_switch(spec, Path(directory)) as started:
+        port, password = started
         credentials = switch.Credentials(USERNAME, password, password)
 
         def login_only() -> None:

@@ -124,3 +124,11 @@ def test_a_hostile_host_name_is_refused(device: dict) -> None:
     assert record["problems"] == [
         "sod-sw01: hostname: 'sod-sw01\\x1b[2J' holds a character that is not printable text: "
         "character 9 is U+001B (a control character)"]
+
+
+def test_the_report_escapes_what_markdown_acts_on(record: dict, sodermalm: dict,
+                                                  city: city_model.City) -> None:
+    hostile = copy.deepcopy(record)
+    hostile["interfaces"][0]["description"] = "a | b [klick](http://x) <img>"
+    text = report.render(sodermalm, {"switches": [hostile]}, city)
+    assert "| Fa0/1 | a \\| b \\[klick\\](http://x) \\<img\\> | 10 | 1 |" in text
