@@ -132,3 +132,14 @@ def test_the_report_escapes_what_markdown_acts_on(record: dict, sodermalm: dict,
     hostile["interfaces"][0]["description"] = "a | b [klick](http://x) <img>"
     text = report.render(sodermalm, {"switches": [hostile]}, city)
     assert "| Fa0/1 | a \\| b \\[klick\\](http://x) \\<img\\> | 10 | 1 |" in text
+
+
+def test_a_discovery_file_naming_an_undeclared_switch_is_refused(city: city_model.City,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "sodermalm.yml"
+    path.write_text("organisation: sodermalm\nswitches:\n  - name: sod-sw99\n    address: 10.18.0.3\n",
+                    encoding="utf-8")
+    with pytest.raises(city_model.CityDataError) as raised:
+        discovery_model.load_discovery(path, city)
+    assert str(raised.value).endswith("sodermalm.yml: switches[0].name: sod-sw99 is not a legacy device "
+                                      "of sodermalm")
