@@ -71,7 +71,7 @@ ADDRESS_PLAN = {
     "admin": ipaddress.ip_network("10.0.0.0/8"),
     "edu": ipaddress.ip_network("172.16.0.0/12"),
 }
-LEGACY_ROLES = ("file", "mail", "print", "app", "dc", "other")
+LEGACY_ROLES = ("file", "mail", "print", "app", "dc", "switch", "other")
 LEGACY_FATES = ("rebaseline", "retire")
 SERVICE_GROUPS = {
     "dc": "domain_controllers",
