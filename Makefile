@@ -11,8 +11,9 @@ LAB_SUBNET  ?= 10.89.0.0/24
 BASE_IMAGE  ?= localhost/gemensam-base:bookworm
 # iptables: Debian 12's netavark drives the firewall through it, and nothing pulls it in.
 # smbclient: the summary's file-share command is run from this machine.
+# dnsmasq-base: the lab workstations' DHCP (tests/e2e/vm.py), as a site network gives it.
 APT_PACKAGES := podman runc iptables debootstrap netavark aardvark-dns nftables openssh-client lynis openssl \
-                smbclient
+                smbclient dnsmasq-base
 
 export CONTAINERS_CONF          := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG           := $(CURDIR)/ansible.cfg

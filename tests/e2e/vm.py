@@ -30,7 +30,7 @@ _SWEDISH = {
     "/": "shift-7", "(": "shift-8", ")": "shift-9", "=": "shift-0",
     "@": "ralt-2", "$": "ralt-4", "{": "ralt-7", "[": "ralt-8", "]": "ralt-9",
     "}": "ralt-0", "\\": "ralt-minus", "<": "less", ">": "shift-less",
-    "*": "shift-backslash", "'": "backslash",
+    "*": "shift-backslash", "'": "backslash", "|": "ralt-less",
 }
 
 
@@ -202,3 +202,48 @@ class VirtualMachine:
         subprocess.run(["ip", "link", "delete", self.tap], capture_output=True)
         if self.monitor_path.exists():
             os.unlink(self.monitor_path)
+
+
+class LabDhcp:
+    """The site network's DHCP for the lab's workstations: dnsmasq on this machine, bound
+    to the lab's bridge, handing out addresses from the top of the lab subnet with the
+    directory's domain controllers as DNS servers (in the city, the site's network
+    gives them). DNS itself stays off (port 0): aardvark-dns serves the containers."""
+
+    def __init__(self, workdir: Path, bridge: str, first: str, last: str, dns_servers: list[str],
+                 domain: str):
+        self.workdir = Path(workdir)
+        self.command = [
+            "dnsmasq", "--keep-in-foreground", "--port=0", f"--interface={bridge}",
+            "--bind-interfaces", "--except-interface=lo", f"--dhcp-range={first},{last},1h",
+            f"--dhcp-option=option:dns-server,{','.join(dns_servers)}",
+            f"--dhcp-option=option:domain-name,{domain}",
+            f"--dhcp-option=option:domain-search,{domain}",
+            f"--dhcp-leasefile={self.workdir / 'dnsmasq.leases'}",
+            f"--pid-file={self.workdir / 'dnsmasq.pid'}", "--log-dhcp",
+            f"--log-facility={self.workdir / 'dnsmasq.log'}",
+        ]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "LabDhcp":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1)
+        if self.process.poll() is not None:
+            raise RuntimeError(f"dnsmasq did not start: {self.process.stderr.read().decode()}")
+        return self
+
+    def lease(self, mac: str) -> str | None:
+        """The address the machine with mac was given, if any."""
+        leases = self.workdir / "dnsmasq.leases"
+        if leases.exists():
+            for line in leases.read_text().splitlines():
+                fields = line.split()
+                if len(fields) >= 3 and fields[1].lower() == mac.lower():
+                    return fields[2]
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
