@@ -68,6 +68,7 @@ class FakeDirectory:
         if self.fail:
             raise OSError("ldaps://dc1: Can't contact LDAP server")
         self.passwords[dn] = password
+        return "dc1.lab.gemensam.test"
 
 
 def asset(asset_id, name, serial, status="new", profile="kontor-stationar"):
@@ -102,7 +103,8 @@ def test_a_registered_serial_gets_its_computer_and_a_one_time_password(desk):
     assert status == 200, body
     password = body.pop("one_time_password")
     assert body == {"computer_name": "SOD-WS-00042", "dns_domain": "lab.gemensam.test", "realm": REALM,
-                    "organisation": "SOD", "profile": "kontor-stationar"}
+                    "organisation": "SOD", "profile": "kontor-stationar",
+                    "domain_controller": "dc1.lab.gemensam.test"}
     assert len(password) >= 24
     assert any(c.isupper() for c in password) and any(c.islower() for c in password)
     assert any(c.isdigit() for c in password)
