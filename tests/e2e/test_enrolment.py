@@ -76,6 +76,8 @@ class Machine:
             IMAGE,
             "/sbin/init",
         )
+        # Booted (its /tmp mounted), whether or not every unit of the base image started.
+        self.run("timeout 60 systemctl is-system-running --wait >/dev/null || true")
         ca = (self.lab.state_dir / "secrets/ca/ca.crt").read_text()
         self.run(
             "cat > /usr/local/share/ca-certificates/gemensam-lab.crt && update-ca-certificates", stdin=ca
