@@ -38,7 +38,7 @@ except urllib.error.HTTPError as error:
 
 def podman(*args, check=True, stdin=None, timeout=300):
     result = subprocess.run(
-        ["podman", *args], capture_output=True, text=True, input=stdin, timeout=timeout, check=False
+        ["podman", *args], capture_output=True, text=True, input=stdin or "", timeout=timeout, check=False
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -82,6 +82,10 @@ class Machine:
         self.run(
             "cat > /usr/local/share/ca-certificates/gemensam-lab.crt && update-ca-certificates", stdin=ca
         )
+        # Packages through the lab's mirror, as the image's machines get them.
+        mirror = self.lab.hostvars["desk1"].get("city_package_mirror_url", "")
+        if mirror:
+            self.run(f"echo 'Acquire::http::Proxy \"{mirror}\";' > /etc/apt/apt.conf.d/01gemensam-mirror")
         self.run(
             "apt-get -q update && DEBIAN_FRONTEND=noninteractive apt-get -q install -y "
             "--no-install-recommends adcli krb5-user",
