@@ -59,6 +59,7 @@ class Machine:
 
     def start(self):
         podman("rm", "-f", "-t", "0", self.name, check=False)
+        image = client_image(self.lab)
         podman(
             "run",
             "-d",
@@ -73,29 +74,21 @@ class Machine:
             # The first-boot program sets the host name (sethostname in its own namespace).
             "--cap-add",
             "SYS_ADMIN",
-            IMAGE,
+            image,
             "/sbin/init",
         )
-        # Booted (its /tmp mounted), whether or not every unit of the base image started.
-        self.run("timeout 60 systemctl is-system-running --wait >/dev/null || true")
-        ca = (self.lab.state_dir / "secrets/ca/ca.crt").read_text()
-        self.run(
-            "cat > /usr/local/share/ca-certificates/gemensam-lab.crt && update-ca-certificates", stdin=ca
-        )
-        # Packages through the lab's mirror, as the image's machines get them.
-        mirror = self.lab.hostvars["desk1"].get("city_package_mirror_url", "")
-        if mirror:
-            self.run(f"echo 'Acquire::http::Proxy \"{mirror}\";' > /etc/apt/apt.conf.d/01gemensam-mirror")
-        self.run(
-            "apt-get -q update && DEBIAN_FRONTEND=noninteractive apt-get -q install -y "
-            "--no-install-recommends adcli krb5-user",
-            timeout=600,
-        )
+        self.boot()
+        # A machine's own /etc/hostname, not podman's bind mount (which cannot be replaced).
+        self.run("umount /etc/hostname")
         program = (REPO / "roles/workstation/files/gemensam-enrol").read_text()
         self.run(
             "cat > /usr/local/sbin/gemensam-enrol && chmod 0755 /usr/local/sbin/gemensam-enrol", stdin=program
         )
         return self
+
+    def boot(self):
+        # Booted (its /tmp mounted), whether or not every unit of the base image started.
+        self.run("timeout 60 systemctl is-system-running --wait >/dev/null || true")
 
     def remove(self):
         podman("rm", "-f", "-t", "0", self.name, check=False)
@@ -124,6 +117,36 @@ class Machine:
             stdin=password + "\n",
         )
         return result.returncode == 0
+
+
+def client_image(lab):
+    """The base image with adcli and Kerberos and the lab's CA trusted, made once per lab
+    (the tests' machines start from it; kept for the next run: `podman rmi` it to make it anew)."""
+    image = f"localhost/{lab.prefix}-enrol-client:bookworm"
+    if podman("image", "exists", image, check=False).returncode == 0:
+        return image
+    builder = Machine(lab, "enrol-client-build")
+    podman("rm", "-f", "-t", "0", builder.name, check=False)
+    podman("run", "-d", "--name", builder.name, "--network", f"{lab.prefix}-net", IMAGE, "/sbin/init")
+    try:
+        builder.boot()
+        ca = (lab.state_dir / "secrets/ca/ca.crt").read_text()
+        builder.run(
+            "cat > /usr/local/share/ca-certificates/gemensam-lab.crt && update-ca-certificates", stdin=ca
+        )
+        # Packages through the lab's mirror, as the image's machines get them.
+        mirror = lab.hostvars["desk1"].get("city_package_mirror_url", "")
+        if mirror:
+            builder.run(f"echo 'Acquire::http::Proxy \"{mirror}\";' > /etc/apt/apt.conf.d/01gemensam-mirror")
+        builder.run(
+            "apt-get -q -o Acquire::Retries=3 update && DEBIAN_FRONTEND=noninteractive apt-get -q install -y "
+            "--no-install-recommends adcli krb5-user",
+            timeout=600,
+        )
+        podman("commit", builder.name, image)
+    finally:
+        builder.remove()
+    return image
 
 
 @pytest.fixture(scope="module")
