@@ -132,7 +132,9 @@ def client_image(lab):
         builder.boot()
         ca = (lab.state_dir / "secrets/ca/ca.crt").read_text()
         builder.run(
-            "cat > /usr/local/share/ca-certificates/gemensam-lab.crt && update-ca-certificates", stdin=ca
+            # Where the city's machines keep the city CA (the city model's name).
+            f"cat > {city_names.ca_trust_path()} && update-ca-certificates",
+            stdin=ca,
         )
         # Packages through the lab's mirror, as the image's machines get them.
         mirror = lab.hostvars["desk1"].get("city_package_mirror_url", "")
