@@ -367,3 +367,41 @@ def test_the_first_boot_program_enrols_the_machine_and_refuses_an_unknown_one(
     assert any(f"Datorn {name} (serienummer {serial})" in c for c in comments), comments
     # A second run does nothing: the machine has enrolled.
     assert "enrolled already" in machine.run(program).stdout
+
+
+# As the enrolment service: its account resets a password on the DN given, with its own
+# configuration and password file on desk1. Prints "reset" or the directory's refusal.
+RESET = """
+import json, sys, ldap
+config = json.load(open("/etc/servicedesk-enrol/config.json"))
+password = open(config["bind_password_file"]).read().strip()
+connection = ldap.initialize(config["ldap_uris"][0])
+connection.set_option(ldap.OPT_X_TLS_CACERTFILE, config["ca_file"])
+connection.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+connection.simple_bind_s(config["bind_user"], password)
+try:
+    value = '"Xy7-enrolment-test-1"'.encode("utf-16-le")
+    connection.modify_s(sys.argv[1], [(ldap.MOD_REPLACE, "unicodePwd", [value])])
+    print("reset")
+except ldap.LDAPError as error:
+    print(type(error).__name__)
+"""
+
+
+def test_the_enrolment_account_cannot_reset_a_persons_password(lab):
+    """Delegation: Reset Password on computer objects in the Computers OUs, nothing else.
+    (The service asks the first DC, dc1, where the person is made.)"""
+    user = f"enroltest{random.randint(1000, 9999)}"
+    lab.ssh("dc1", f"sudo samba-tool user add {user} --random-password")
+    try:
+        dn = (
+            lab.ssh("dc1", f"sudo samba-tool user show {user} --attributes=dn")
+            .stdout.split("dn: ", 1)[1]
+            .split("\n")[0]
+        )
+        result = lab.ssh(
+            "desk1", f"sudo -u servicedesk-enrol python3 -c {shlex.quote(RESET)} {shlex.quote(dn)}"
+        )
+        assert result.stdout.strip() == "INSUFFICIENT_ACCESS", result.stdout + result.stderr
+    finally:
+        lab.ssh("dc1", f"sudo samba-tool user delete {user}", check=False)
