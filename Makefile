@@ -11,11 +11,12 @@ LAB_SUBNET  ?= 10.89.0.0/24
 BASE_IMAGE  ?= localhost/gemensam-base:bookworm
 # iptables: Debian 12's netavark drives the firewall through it, and nothing pulls it in.
 # smbclient: the summary's file-share command is run from this machine.
+# dnsmasq-base: the lab workstations' DHCP (tests/e2e/vm.py), as a site network gives it.
 # The workstation image (workstation_image/build): mmdebstrap for the root, GRUB for BIOS and
 # UEFI from the host, partitioning and file systems, qcow2 and bmap, signatures; QEMU and
 # OVMF boot it in the tests.
 APT_PACKAGES := podman runc iptables debootstrap netavark aardvark-dns nftables openssh-client lynis openssl \
-                smbclient \
+                smbclient dnsmasq-base \
                 mmdebstrap grub-pc-bin grub-efi-amd64-bin gdisk dosfstools e2fsprogs qemu-utils bmap-tools gnupg mtools \
                 qemu-system-x86 ovmf
 
@@ -35,7 +36,7 @@ help:
 	@echo "make lab       build what is missing, start the lab, converge it, print a summary"
 	@echo "make test      lint, unit tests, Molecule per role, lab end-to-end tests"
 	@echo "make lab-down  remove the lab (LAB_PREFIX=$(LAB_PREFIX))"
-	@echo "make validate  validate the city inventory"
+	@echo "make validate  validate the city inventory and the workstation image's spec"
 	@echo "make bench     print the benchmarks' figures"
 	@echo "make workstation-image PROFILE=kontor-stationar  build and sign a workstation image"
 
@@ -51,9 +52,10 @@ packages:
 	fi
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	ln -sfn "$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" $(VENV)/mitogen-strategy
 	@touch $@
 
@@ -89,6 +91,7 @@ validate: setup
 	env -u GEMENSAM_SERVICE_NETWORK $(BIN)/python tools/validate_city.py inventory/stockholm \
 	  inventory/stockholm/workstations
 	$(BIN)/python tools/validate_city.py inventory/lab
+	$(BIN)/python workstation_image/validate
 
 ## The workstation image -----------------------------------------------------
 # make workstation-image [PROFILE=kontor-stationar] [IMAGE_PROXY=http://mirror:3142]

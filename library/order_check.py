@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.city_model import CityDataError
 from ansible.module_utils.orders import KINDS, OrderError, plan_order, read_order
+from ansible.module_utils.workstation_spec import load_profiles
 
 DOCUMENTATION = r"""
 module: order_check
@@ -53,7 +53,9 @@ options:
     elements: dict
     default: []
   profiles_file:
-    description: The workstation image's profiles (YAML with a C(profiles) list).
+    description:
+      - The workstation image's profiles (YAML with a C(profiles) list), read and validated as the
+        image build reads them (C(module_utils/workstation_spec.py)).
     type: path
     required: true
   base_dn:
@@ -92,19 +94,6 @@ plan:
 """
 
 
-def read_yaml(module: AnsibleModule, path: str, what: str) -> Any:
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return yaml.safe_load(stream)
-    except OSError as error:
-        module.fail_json(msg=f"{path}: cannot read the {what}: {error.strerror}")
-    except yaml.YAMLError as error:
-        module.fail_json(msg=f"{path}: the {what} is not valid YAML: {error}")
-    return None
-
-
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -120,7 +109,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    profiles = read_yaml(module, params["profiles_file"], "profiles") or {}
+    try:
+        profiles = load_profiles(params["profiles_file"])
+    except CityDataError as error:
+        module.fail_json(msg=str(error))
     try:
         # The module reads the file itself (a path, not parsed data), so that every value
         # is the string written: Ansible's or PyYAML's implicit types would make
@@ -133,7 +125,7 @@ def main() -> None:
             organisations=params["organisations"],
             accounts=params["accounts"],
             computers=params["computers"],
-            profiles=profiles.get("profiles") or [],
+            profiles=profiles,
             base_dn=params["base_dn"],
             mail_domain=params["mail_domain"],
         )

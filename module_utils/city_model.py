@@ -71,7 +71,7 @@ ADDRESS_PLAN = {
     "admin": ipaddress.ip_network("10.0.0.0/8"),
     "edu": ipaddress.ip_network("172.16.0.0/12"),
 }
-LEGACY_ROLES = ("file", "mail", "print", "app", "dc", "other")
+LEGACY_ROLES = ("file", "mail", "print", "app", "dc", "switch", "other")
 LEGACY_FATES = ("rebaseline", "retire")
 SERVICE_GROUPS = {
     "dc": "domain_controllers",
@@ -81,8 +81,12 @@ SERVICE_GROUPS = {
     "app": "app_servers",
     "servicedesk": "servicedesk_servers",
     "log": "log_servers",
+    "mirror": "mirror_servers",
 }
 SERVES_ALL = "all"
+# The port of the package mirror (apt-cacher-ng) on a `mirror` host; roles/package_mirror's
+# `package_mirror_port` default says the same (tests/unit/test_package_mirror_urls.py).
+PACKAGE_MIRROR_PORT = 3142
 # A site's network keeps three addresses from its clients: network, gateway, broadcast.
 RESERVED_SITE_ADDRESSES = 3
 
@@ -666,6 +670,35 @@ def networks_as_vars(city: City) -> dict[str, list[str]]:
     networks["service"] = [datacentre["network"] for datacentre in city.datacentres.values()]
     networks["all"] = [net for kind in (*NETWORK_KINDS, "service") for net in networks[kind]]
     return {kind: collapse_networks(nets) for kind, nets in networks.items()}
+
+
+def package_mirror_url(host: dict[str, Any]) -> str:
+    """The apt proxy URL of a `mirror` service host, by address: it works before any name
+    resolves (an image build, a first boot, a server before the directory's DNS)."""
+    address = host["address"]
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{PACKAGE_MIRROR_PORT}"
+
+
+def package_mirrors_as_vars(city: City) -> tuple[dict[str, str], dict[str, str]]:
+    """`city_package_mirror_url` of each service host and of each included organisation's
+    workstations: the one place that says which package mirror serves whom.
+
+    A service host uses the first `mirror` host (in file order) of its own datacentre; a
+    mirror host itself fetches from Debian directly (it cannot install itself through
+    itself). An organisation's workstations use the first mirror host that serves the
+    organisation. Empty where no mirror host applies: apt then goes to Debian directly."""
+    mirrors = [host for host in city.service_hosts if "mirror" in host["services"]]
+    hosts = {}
+    for host in city.service_hosts:
+        local = [mirror for mirror in mirrors if mirror["datacentre"] == host["datacentre"]]
+        use = local[0] if local and "mirror" not in host["services"] else None
+        hosts[host["name"]] = package_mirror_url(use) if use else ""
+    organisations = {}
+    for organisation_id in city.organisations:
+        serving = [mirror for mirror in mirrors if organisation_id in city.served_by(mirror)]
+        organisations[organisation_id] = package_mirror_url(serving[0]) if serving else ""
+    return hosts, organisations
 
 
 def collapse_networks(networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:

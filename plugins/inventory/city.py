@@ -29,15 +29,19 @@ description:
     and C(site_<site id>)) and the service hosts that serve it; C(stage_1), C(stage_2) and
     C(wave_<n>) of organisation groups; C(admin) and C(edu) of site groups; C(workstations);
     C(servers) of the service groups C(domain_controllers), C(file_servers), C(print_servers),
-    C(mail_servers), C(app_servers), C(servicedesk_servers) and C(log_servers)."
+    C(mail_servers), C(app_servers), C(servicedesk_servers), C(log_servers) and
+    C(mirror_servers)."
   - Every configuration makes the same groups; O(servers) and O(register) choose which hosts
     it adds. A source of the service hosts and a source of the workstations, given together
     with two C(-i), make the whole city (C(inventory/stockholm) and
     C(inventory/stockholm/workstations)); a play on the servers then never loads the
     60,000 workstations, which would take most of its start-up.
   - "Variables: service hosts get C(ansible_host), C(datacentre), C(datacentre_network),
-    C(services) and C(serves); workstations get C(asset) and, from their site group,
-    C(organisation), C(site) and C(network). The group C(servers) carries C(city_organisations),
+    C(services), C(serves) and C(city_package_mirror_url); workstations get C(asset) and, from
+    their site group, C(organisation), C(site), C(network) and C(city_package_mirror_url).
+    C(city_package_mirror_url) is the apt proxy of the package mirror that serves the host
+    (C(http://<address>:3142)), empty where none does or on a mirror host itself
+    (module_utils/city_model.py, package_mirrors_as_vars). The group C(servers) carries C(city_organisations),
     C(city_transfer_period) and C(city_networks): the included sites' networks by kind
     (C(admin), C(edu)), the datacentres' (C(service)) and C(all) of them, each collapsed
     to the fewest CIDRs, from which the roles' allow lists are derived."
@@ -178,10 +182,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.add_group(STAGE_GROUP.format(stage))
         for number in sorted(city.waves):
             inventory.add_group(WAVE_GROUP.format(number))
+        _hosts, mirrors = city_model.package_mirrors_as_vars(city)
         for organisation_id, organisation in city.organisations.items():
-            self._add_organisation(organisation_id, organisation)
+            self._add_organisation(organisation_id, organisation, mirrors[organisation_id])
 
-    def _add_organisation(self, organisation_id, organisation):
+    def _add_organisation(self, organisation_id, organisation, mirror_url):
         inventory = self.inventory
         workstations_group = ORGANISATION_WORKSTATIONS_GROUP.format(organisation_id)
         inventory.add_group(organisation_id)
@@ -199,10 +204,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.set_variable(site_group, "organisation", organisation_id)
             inventory.set_variable(site_group, "site", site["id"])
             inventory.set_variable(site_group, "network", site["network"])
+            inventory.set_variable(site_group, "city_package_mirror_url", mirror_url)
 
     def _add_service_hosts(self, city):
         inventory = self.inventory
         names = []
+        mirrors, _organisations = city_model.package_mirrors_as_vars(city)
         for host in city.service_hosts:
             name = host["name"]
             for service in host["services"]:
@@ -215,6 +222,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.set_variable(name, "datacentre_network", str(host["datacentre_network"]))
             inventory.set_variable(name, "services", list(host["services"]))
             inventory.set_variable(name, "serves", served)
+            inventory.set_variable(name, "city_package_mirror_url", mirrors[name])
             names.append(name)
         return names
 

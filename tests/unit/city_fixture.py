@@ -95,7 +95,7 @@ SERVICE_HOSTS = {
         {"name": "fs2", "datacentre": "central", "address": "10.0.1.22", "services": ["file", "print"],
          "serves": ["kulturnamnden"]},
         {"name": "mail1", "datacentre": "central", "address": "10.0.1.41",
-         "services": ["mail", "app", "servicedesk", "log"], "serves": "all"},
+         "services": ["mail", "app", "servicedesk", "log", "mirror"], "serves": "all"},
     ],
 }
 

@@ -51,6 +51,7 @@ SERVICES: dict[str, tuple[str, str, list[str]]] = {
         "servicedesk_allow_networks", "servicedesk_smtp_allow_networks", "servicedesk_directory_uris",
         "servicedesk_directory_base_dn", "servicedesk_relayhost", "servicedesk_organisations"]),
     "log_servers": ("log_server.yml", "log_server", ["log_server_allow_networks"]),
+    "mirror_servers": ("package_mirror.yml", "package_mirror", ["package_mirror_allow_networks"]),
 }
 # Organisation maps are reported by their ids only.
 ORGANISATION_MAPS = {"directory_organisations", "file_server_organisations",

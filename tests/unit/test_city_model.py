@@ -361,7 +361,8 @@ def test_the_lab_is_three_organisations_of_the_real_city():
         "utb_hantverkargatan", "utb_sodermalmsskolan", "utb_katarina_norra"]
     assert {h["name"]: str(h["address"]) for h in lab.service_hosts} == {
         "dc1": "10.89.0.11", "dc2": "10.89.0.12", "fs1": "10.89.0.21", "print1": "10.89.0.31",
-        "mail1": "10.89.0.41", "app1": "10.89.0.51", "desk1": "10.89.0.61", "log1": "10.89.0.71"}
+        "mail1": "10.89.0.41", "app1": "10.89.0.51", "desk1": "10.89.0.61", "log1": "10.89.0.71",
+        "mirror1": "10.89.0.81"}
 
 
 def test_generated_register_is_deterministic_and_valid(tmp_path):

@@ -13,7 +13,7 @@ import yaml
 from city_fixture import REGISTER, REPO, CityFixture, dump_yaml, run_ansible
 
 SERVICE_GROUPS = ["domain_controllers", "file_servers", "print_servers", "mail_servers", "app_servers",
-                  "servicedesk_servers", "log_servers"]
+                  "servicedesk_servers", "log_servers", "mirror_servers"]
 
 
 def plain(value: Any) -> Any:
@@ -88,7 +88,7 @@ def test_service_groups_under_servers(listed):
     assert children_of(listed, "servers") == set(SERVICE_GROUPS)
     assert hosts_of(listed, "domain_controllers") == {"dc1"}
     assert hosts_of(listed, "file_servers") == hosts_of(listed, "print_servers") == {"fs1", "fs2"}
-    for group in ("mail_servers", "app_servers", "servicedesk_servers", "log_servers"):
+    for group in ("mail_servers", "app_servers", "servicedesk_servers", "log_servers", "mirror_servers"):
         assert hosts_of(listed, group) == {"mail1"}
 
 
@@ -102,6 +102,8 @@ def test_workstation_hostvars(listed):
                   "assigned_user": "Åsa Öberg"},
     }
     assert hostvars["utb-ws-00002"]["network"] == "edu"
+    # mail1 is the fixture's package mirror too, and serves all.
+    assert hostvars["sod-ws-00001"]["city_package_mirror_url"] == "http://10.0.1.41:3142"
     assert "ansible_host" not in hostvars["sod-ws-00001"]
     assert "city_organisations" not in hostvars["sod-ws-00001"]
 
@@ -116,6 +118,8 @@ def test_service_host_hostvars_and_city_vars(listed):
         "services": ["file", "print"],
         "serves": ["sodermalm", "utbildning"],
     }
+    assert fs1["city_package_mirror_url"] == "http://10.0.1.41:3142"
+    assert listed["_meta"]["hostvars"]["mail1"]["city_package_mirror_url"] == ""
     assert sorted(fs1["city_organisations"]) == ["kulturnamnden", "sodermalm", "utbildning"]
     assert fs1["city_organisations"]["utbildning"]["sites"][1]["name"] == "Södermalmsskolan"
     assert fs1["city_transfer_period"] == {"start": "2009-01-01", "end": "2010-12-31"}
@@ -242,12 +246,16 @@ def test_production_is_a_servers_source_and_a_workstations_source_of_the_same_da
 def test_lab_follows_the_service_network_setting():
     listed = inventory_list(REPO / "inventory/lab", env={"GEMENSAM_SERVICE_NETWORK": "10.77.0.0/24"})
     hostvars = listed["_meta"]["hostvars"]
-    assert set(hostvars) == {"dc1", "dc2", "fs1", "print1", "mail1", "app1", "desk1", "log1"}
+    assert set(hostvars) == {"dc1", "dc2", "fs1", "print1", "mail1", "app1", "desk1", "log1", "mirror1"}
     assert (hostvars["dc1"]["ansible_host"], hostvars["log1"]["ansible_host"]) == ("10.77.0.11", "10.77.0.71")
+    # The apt proxy moves with the lab: the mirror's address on the lab's own subnet.
+    assert hostvars["dc1"]["city_package_mirror_url"] == "http://10.77.0.81:3142"
+    assert hostvars["mirror1"]["city_package_mirror_url"] == ""
     assert hostvars["dc1"]["datacentre_network"] == "10.77.0.0/24"
     assert hosts_of(listed, "domain_controllers") == {"dc1", "dc2"}
     assert hosts_of(listed, "servicedesk_servers") == {"desk1"}
     assert hosts_of(listed, "log_servers") == {"log1"}
+    assert hosts_of(listed, "mirror_servers") == {"mirror1"}
     assert hosts_of(listed, "sodermalm") == set(hostvars)
     assert children_of(listed, "utbildning_workstations") == {
         "site_utb_hantverkargatan", "site_utb_sodermalmsskolan", "site_utb_katarina_norra"}

@@ -35,6 +35,8 @@ NOT_SECRET = {
     "ansible_facts.getent_passwd", "update_password",
     # The lab's host keys are read from ssh_host_ed25519_key.pub, the public half.
     "__lab_host_key",
+    # Account names allowed to reset computer passwords, and the ACE that allows it.
+    "directory_computer_password_resetters", "__directory_reset_computer_password_ace",
     # templates/people.yml.j2 gives the initial passwords to the `new` accounts only.
     "__directory_people.kept", "__directory_people.groups",
 }

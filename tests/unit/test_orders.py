@@ -5,20 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import city_model
 import orders
 import personnel
 import pytest
+import workstation_spec
 import yaml
 from module_runner import run_library_module
 from orders import OrderError, plan_order
 
 BASE = "DC=lab,DC=gemensam,DC=test"
 ORGS_DN = f"OU=Organisationer,{BASE}"
-PROFILES = yaml.safe_load(
-    (Path(__file__).parents[2] / "inventory/stockholm/data/workstation_profiles.yml").read_text(
-        encoding="utf-8"
-    )
-)["profiles"]
+# The profiles as the image build and the order_check module read them.
+PROFILES = workstation_spec.load_profiles()
+# What order_check imports from module_utils.
+MODULE_UTILS = {
+    "orders": orders,
+    "personnel": personnel,
+    "city_model": city_model,
+    "workstation_spec": workstation_spec,
+}
 
 ORGANISATIONS: dict[str, Any] = {
     "sodermalm": {
@@ -343,7 +349,7 @@ def test_the_module_reads_the_order_file_and_fails_naming_it(
         "base_dn": BASE,
         "mail_domain": "lab.gemensam.test",
     }
-    utils = {"orders": orders, "personnel": personnel}
+    utils = MODULE_UTILS
     failed = run_library_module(monkeypatch, "order_check", args, utils)
     assert failed["failed"] is True
     assert failed["msg"].startswith(f"{order_file}: organisation: unknown organisation 'solna'")
@@ -396,7 +402,7 @@ def run_order_check(
         "mail_domain": "lab.gemensam.test",
         **extra,
     }
-    return run_library_module(monkeypatch, "order_check", args, {"orders": orders, "personnel": personnel})
+    return run_library_module(monkeypatch, "order_check", args, MODULE_UTILS)
 
 
 ORDER_TEXT = """\

@@ -41,6 +41,7 @@ CITY_WIDE_ALLOW_LISTS = {
     "print_servers": ["print_server_allow_networks"],
     "mail_servers": ["mail_server_allow_networks"],
     "servicedesk_servers": ["servicedesk_allow_networks"],
+    "mirror_servers": ["package_mirror_allow_networks"],
 }
 # Variables holding the organisations a role sets up on a host: exactly those it serves.
 ORGANISATION_MAPS = {

@@ -41,7 +41,7 @@ VARIABLES = {
 # varies from run to run (`difference` works on a set).
 UNORDERED = {"directory_dns_records"}
 # Read from vault in production and generated into the lab's state directory: a placeholder.
-SECRETS = ["servicedesk_directory_bind_password"]
+SECRETS = ["servicedesk_directory_bind_password", "servicedesk_enrolment_bind_password"]
 INVENTORIES = {"lab": REPO / "inventory/lab/lab.city.yml", "stockholm": REPO / "inventory/stockholm/city.yml"}
 
 

@@ -1,0 +1,1 @@
+"""Discovery of a committee's legacy estate: what each old device says about itself."""

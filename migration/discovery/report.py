@@ -1,0 +1,97 @@
+"""A committee's inventory as Markdown, for the servicedesk and the people planning its
+wave: staff and departments, sites and networks, the old servers and devices with their
+fate, what each switch and PC reported, the applications found, and every discrepancy
+with the city data and every value refused from a device.
+
+Device values have passed discovery_model (printable, bounded); here they are also
+escaped for Markdown, so a description cannot open a link or break a table.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
+
+import city_model
+
+# What could open a link, an HTML tag, code or emphasis, or end a table cell.
+_MARKDOWN = re.compile(r"([\\`*\[\]<>|~])")
+
+
+def md(value: Any) -> str:
+    return _MARKDOWN.sub(r"\\\1", str(value))
+
+
+def table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_model.City) -> str:
+    wave = city.waves.get(organisation["wave"], {})
+    lines = [f"# Inventory: {md(organisation['name'])} ({md(organisation['code'])})", "",
+             f"Wave {organisation['wave']}" + (f", starting {wave['start']}" if "start" in wave else "")
+             + f". Staff: {organisation['staff']}, workstations: {organisation['workstations']}.", "",
+             "## Departments", ""]
+    lines += [f"- {md(department['name'])}" for department in organisation["departments"]] + [""]
+    lines += ["## Sites and networks", ""]
+    lines += table(["Site", "Name", "Network", "CIDR"],
+                   [[s["id"], s["name"], s["network"], s["cidr"]] for s in organisation["sites"]])
+    lines += ["## Old servers and devices (organisation file)", ""]
+    found = {switch["name"] for switch in discovery.get("switches", [])}
+    lines += table(["Name", "Role", "OS", "Fate", "Site", "Address", "Discovered"],
+                   [[d["name"], d["role"], d["os"], d["fate"], d["site"], d["address"],
+                     "yes" if d["name"] in found else "no"] for d in organisation.get("legacy_servers", [])])
+    for switch in discovery.get("switches", []):
+        lines += switch_section(switch)
+    lines += pcs_section(discovery.get("pcs", []))
+    lines += ["## Discrepancies with the city data", ""]
+    lines += [f"- {md(text)}" for text in discovery.get("discrepancies", [])] or ["None found.", ""]
+    refused = [(device["name"], problem) for kind in ("switches", "pcs")
+               for device in discovery.get(kind, []) for problem in device.get("problems", [])]
+    lines += ["", "## Values refused from devices", ""]
+    lines += [f"- {md(problem)}" for _name, problem in refused] or ["None."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def switch_section(switch: dict[str, Any]) -> list[str]:
+    lines = [f"## Switch {md(switch['name'])} ({md(switch['address'])})", ""]
+    for label, key in (("Host name", "hostname"), ("Model", "model"), ("Serial", "serial"),
+                       ("Software", "software"), ("Image", "software_image")):
+        lines.append(f"- {label}: {md(switch.get(key, '(not read)'))}")
+    if "seconds" in switch:
+        lines.append(f"- Read in {switch['seconds']:.1f} s")
+    lines += ["", "### VLANs", ""]
+    lines += table(["VLAN", "Name"], [[v["id"], v.get("name", "")] for v in switch.get("vlans", [])])
+    lines += ["### Addresses", ""]
+    lines += table(["Interface", "Address"],
+                   [[a["interface"], a["address"]] for a in switch.get("addresses", [])])
+    macs = Counter(entry["port"] for entry in switch.get("macs", []))
+    connected = [i for i in switch.get("interfaces", []) if i.get("status") == "connected"]
+    lines += [f"### Connected ports ({len(connected)} of {len(switch.get('interfaces', []))})", ""]
+    lines += table(["Port", "Description", "VLAN", "MACs"],
+                   [[i["name"], i.get("description", ""), i.get("vlan", ""), macs.get(i["name"], 0)]
+                    for i in connected])
+    return lines
+
+
+def pcs_section(pcs: list[dict[str, Any]]) -> list[str]:
+    if not pcs:
+        return []
+    lines = ["## PCs", ""]
+    lines += table(["Name", "Manufacturer", "Model", "Serial", "OS", "Programs"],
+                   [[pc["name"], pc.get("manufacturer", ""), pc.get("model", ""), pc.get("serial", ""),
+                     " ".join(filter(None, [pc.get("os", ""), pc.get("service_pack", "")])),
+                     len(pc.get("software", []))] for pc in pcs])
+    programs = Counter((program["name"], program.get("version", "")) for pc in pcs
+                       for program in pc.get("software", []))
+    lines += ["### Applications found on the PCs", ""]
+    lines += table(["Program", "Version", "PCs"],
+                   [[name, version, count] for (name, version), count in sorted(programs.items())])
+    return lines

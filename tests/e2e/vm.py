@@ -1,0 +1,249 @@
+"""A lab workstation as a QEMU virtual machine under software emulation (KVM does not
+work on these machines; see LAB-NOTES), on a tap device attached to the lab's podman
+bridge, so it sits on the lab network beside the servers. A person's typing goes
+through QEMU's monitor (`sendkey`), one key at a time, as the guest's Swedish
+keyboard reads it; the screen is read with `screendump`."""
+
+import contextlib
+import os
+import re
+import socket
+import struct
+import subprocess
+import time
+import zlib
+from pathlib import Path
+
+# QEMU's key names are the positions of a US keyboard; the guest reads them with the
+# Swedish layout. So "ö" is the key right of "l" (US ";") and "-" is the key left of
+# right shift (US "/").
+_SWEDISH = {
+    " ": "spc", "\n": "ret", "\t": "tab",
+    "å": "bracket_left", "Å": "shift-bracket_left",
+    "ä": "apostrophe", "Ä": "shift-apostrophe",
+    "ö": "semicolon", "Ö": "shift-semicolon",
+    "-": "slash", "_": "shift-slash",
+    ".": "dot", ":": "shift-dot",
+    ",": "comma", ";": "shift-comma",
+    "+": "minus", "?": "shift-minus",
+    "!": "shift-1", '"': "shift-2", "#": "shift-3", "%": "shift-5", "&": "shift-6",
+    "/": "shift-7", "(": "shift-8", ")": "shift-9", "=": "shift-0",
+    "@": "ralt-2", "$": "ralt-4", "{": "ralt-7", "[": "ralt-8", "]": "ralt-9",
+    "}": "ralt-0", "\\": "ralt-minus", "<": "less", ">": "shift-less",
+    "*": "shift-backslash", "'": "backslash", "|": "ralt-less",
+}
+
+
+def swedish_keys(text: str) -> list[str]:
+    """The sendkey names that type text on a Swedish keyboard."""
+    keys = []
+    for character in text:
+        if character in _SWEDISH:
+            keys.append(_SWEDISH[character])
+        elif character.isascii() and (character.isdigit() or character.islower()):
+            keys.append(character)
+        elif character.isascii() and character.isupper():
+            keys.append("shift-" + character.lower())
+        else:
+            raise ValueError(f"no key on a Swedish keyboard types {character!r}")
+    return keys
+
+
+def ppm_to_png(ppm: bytes) -> bytes:
+    """A binary PPM (P6, as QEMU's screendump writes it) as a PNG."""
+    match = re.match(rb"P6\s+(?:#[^\n]*\n\s*)*(\d+)\s+(\d+)\s+(\d+)\s", ppm)
+    if not match:
+        raise ValueError("not a binary PPM")
+    width, height, maxval = (int(group) for group in match.groups())
+    if maxval != 255:
+        raise ValueError(f"unsupported PPM depth {maxval}")
+    pixels = ppm[match.end():match.end() + width * height * 3]
+    rows = b"".join(b"\x00" + pixels[row * width * 3:(row + 1) * width * 3] for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 6))
+            + chunk(b"IEND", b""))
+
+
+def lab_bridge(network_name: str) -> str:
+    """The host's bridge interface of a podman network."""
+    result = subprocess.run(
+        ["podman", "network", "inspect", "--format", "{{.NetworkInterface}}", network_name],
+        check=True, capture_output=True, text=True,
+    )
+    return result.stdout.strip()
+
+
+class VirtualMachine:
+    """One workstation: a copy-on-write overlay of the image, so every test machine
+    starts from the same image and the image itself is never changed."""
+
+    def __init__(self, image: Path, workdir: Path, name: str, *, serial: str, bridge: str,
+                 mac: str, firmware: str = "bios", memory_mb: int = 2048,
+                 ovmf: Path = Path("/usr/share/OVMF/OVMF_CODE.fd")):
+        self.image = Path(image)
+        self.workdir = Path(workdir)
+        self.name = name
+        self.serial = serial
+        self.bridge = bridge
+        self.mac = mac
+        self.firmware = firmware
+        self.memory_mb = memory_mb
+        self.ovmf = ovmf
+        # Interface names are at most 15 characters.
+        self.tap = ("tap" + re.sub(r"[^a-z0-9]", "", name.lower()))[:15]
+        self.disk = self.workdir / f"{name}.qcow2"
+        self.console_log = self.workdir / f"{name}.console.log"
+        self.monitor_path = self.workdir / f"{name}.monitor"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self.disk.exists():
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(self.image.resolve()),
+                 str(self.disk)],
+                check=True,
+            )
+        subprocess.run(["ip", "link", "delete", self.tap], capture_output=True)
+        subprocess.run(["ip", "tuntap", "add", self.tap, "mode", "tap"], check=True)
+        subprocess.run(["ip", "link", "set", self.tap, "master", self.bridge], check=True)
+        subprocess.run(["ip", "link", "set", self.tap, "up"], check=True)
+        self.console_log.write_bytes(b"")
+        command = [
+            "qemu-system-x86_64", "-accel", "tcg", "-smp", "2", "-m", str(self.memory_mb),
+            "-name", self.name,
+            "-drive", f"file={self.disk},if=virtio,format=qcow2",
+            "-netdev", f"tap,id=lan,ifname={self.tap},script=no,downscript=no",
+            "-device", f"virtio-net-pci,netdev=lan,mac={self.mac}",
+            "-smbios", f"type=1,serial={self.serial}",
+            "-vga", "std", "-display", "none",
+            "-serial", f"file:{self.console_log}",
+            "-monitor", f"unix:{self.monitor_path},server,nowait",
+        ]
+        if self.firmware == "uefi":
+            command += ["-bios", str(self.ovmf)]
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not self.monitor_path.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"QEMU for {self.name} exited: {self.process.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"QEMU for {self.name} opened no monitor")
+            time.sleep(0.2)
+
+    def console(self) -> str:
+        return self.console_log.read_bytes().decode("utf-8", "replace")
+
+    def wait_for_console(self, pattern: str, timeout: float) -> re.Match:
+        """Waits until the serial console shows pattern (a regular expression)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.console())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} stopped; console:\n{self.console()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.name}: no {pattern!r} on the console in {timeout:.0f} s; console:\n"
+                    f"{self.console()[-3000:]}"
+                )
+            time.sleep(1)
+
+    def monitor(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(30)
+            connection.connect(str(self.monitor_path))
+            output = b""
+            while not output.endswith(b"(qemu) "):
+                output += connection.recv(4096)
+            connection.sendall(command.encode() + b"\n")
+            output = b""
+            while not output.rstrip().endswith(b"(qemu)"):
+                data = connection.recv(4096)
+                if not data:
+                    break
+                output += data
+        return output.decode("utf-8", "replace")
+
+    def type(self, text: str, pause: float = 0.15) -> None:
+        """Types text as a person does, one key at a time."""
+        for key in swedish_keys(text):
+            self.monitor(f"sendkey {key}")
+            time.sleep(pause)
+
+    def screenshot(self, path: Path) -> Path:
+        ppm = self.workdir / f"{self.name}.ppm"
+        self.monitor(f"screendump {ppm}")
+        deadline = time.monotonic() + 10
+        while not (ppm.exists() and ppm.stat().st_size > 0):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: screendump wrote nothing")
+            time.sleep(0.2)
+        time.sleep(0.5)
+        Path(path).write_bytes(ppm_to_png(ppm.read_bytes()))
+        ppm.unlink()
+        return Path(path)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.monitor("quit")
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        subprocess.run(["ip", "link", "delete", self.tap], capture_output=True)
+        if self.monitor_path.exists():
+            os.unlink(self.monitor_path)
+
+
+class LabDhcp:
+    """The site network's DHCP for the lab's workstations: dnsmasq on this machine, bound
+    to the lab's bridge, handing out addresses from the top of the lab subnet with the
+    directory's domain controllers as DNS servers (in the city, the site's network
+    gives them). DNS itself stays off (port 0): aardvark-dns serves the containers."""
+
+    def __init__(self, workdir: Path, bridge: str, first: str, last: str, dns_servers: list[str],
+                 domain: str):
+        self.workdir = Path(workdir)
+        self.command = [
+            "dnsmasq", "--keep-in-foreground", "--port=0", f"--interface={bridge}",
+            "--bind-interfaces", "--except-interface=lo", f"--dhcp-range={first},{last},1h",
+            f"--dhcp-option=option:dns-server,{','.join(dns_servers)}",
+            f"--dhcp-option=option:domain-name,{domain}",
+            f"--dhcp-option=option:domain-search,{domain}",
+            f"--dhcp-leasefile={self.workdir / 'dnsmasq.leases'}",
+            f"--pid-file={self.workdir / 'dnsmasq.pid'}", "--log-dhcp",
+            f"--log-facility={self.workdir / 'dnsmasq.log'}",
+        ]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "LabDhcp":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1)
+        if self.process.poll() is not None:
+            raise RuntimeError(f"dnsmasq did not start: {self.process.stderr.read().decode()}")
+        return self
+
+    def lease(self, mac: str) -> str | None:
+        """The address the machine with mac was given, if any."""
+        leases = self.workdir / "dnsmasq.leases"
+        if leases.exists():
+            for line in leases.read_text().splitlines():
+                fields = line.split()
+                if len(fields) >= 3 and fields[1].lower() == mac.lower():
+                    return fields[2]
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
