@@ -25,30 +25,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "module_utils"))
 
-try:
-    from workstation_spec import known_packages_from_apt, load_image_spec, spec_hash
-except ImportError:
-    # STAND-IN until module_utils/workstation_spec.py lands (another helper writes it, with
-    # the full validation): same signature and shape, no validation beyond YAML and keys.
-    import yaml
+# The spec's files, its loader and its hash are module_utils/workstation_spec.py's; the build
+# and the tests reach them through this module.
+from workstation_spec import (  # noqa: E402
+    PROFILES_FILE,
+    SPEC_FILE,
+    known_packages_from_apt,
+    load_image_spec,
+    spec_hash,
+)
 
-    def load_image_spec(spec_path, profiles_path, known_packages=None) -> dict[str, Any]:
-        common = yaml.safe_load(Path(spec_path).read_text(encoding="utf-8"))
-        profiles = yaml.safe_load(Path(profiles_path).read_text(encoding="utf-8"))["profiles"]
-        resolved = {}
-        for profile in profiles:
-            packages = list(dict.fromkeys([*common["packages"], *profile.get("packages", [])]))
-            resolved[profile["id"]] = {**common, **profile, "packages": packages}
-        return {"common": common, "profiles": resolved}
-
-    def spec_hash(profile) -> str:
-        canonical = json.dumps(profile, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-    known_packages_from_apt = None
-
-SPEC_FILE = REPO / "workstation_image" / "spec.yml"
-PROFILES_FILE = REPO / "inventory" / "stockholm" / "data" / "workstation_profiles.yml"
+__all__ = ["known_packages_from_apt", "load_image_spec", "load_profile", "spec_hash"]
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 
