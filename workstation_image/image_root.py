@@ -152,6 +152,21 @@ def remove_tree(path: Path) -> None:
     subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
 
 
+def _resolver_in_run(root: Path) -> None:
+    """With systemd-resolved, the root's /etc/resolv.conf links into /run, empty here: its
+    target gets the build host's resolver for as long as /run is mounted, so apt resolves
+    the mirror. (A plain file, as mmdebstrap leaves it, already holds the host's.)"""
+    link = root / "etc/resolv.conf"
+    if not link.is_symlink():
+        return
+    target = Path(os.readlink(link))
+    target = Path(os.path.normpath(target if target.is_absolute() else Path("/etc") / target))
+    if target.parts[:2] == ("/", "run"):
+        inside = root / target.relative_to("/")
+        inside.parent.mkdir(parents=True, exist_ok=True)
+        inside.write_bytes(Path("/etc/resolv.conf").read_bytes())
+
+
 @contextlib.contextmanager
 def chroot_mounts(root: Path):
     """/proc, /sys, /dev, /dev/pts and an empty /run in root (with /run/sshd, which sshd -t
@@ -172,6 +187,7 @@ def chroot_mounts(root: Path):
             done.append(target)
         (root / "run/sshd").mkdir(mode=0o755, exist_ok=True)
         (root / "run/lock").mkdir(mode=0o1777, exist_ok=True)
+        _resolver_in_run(root)
         yield root
     finally:
         for target in reversed(done):
@@ -186,7 +202,7 @@ def restore_root(tar: Path, root: Path, log: Path, proxy: str | None) -> None:
     (root / "etc/apt/apt.conf.d/99mmdebstrap").write_text("".join(f"{o};\n" for o in apt_options(proxy)))
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
     with chroot_mounts(root), log.open("a") as stream:
-        for command in (["apt-get", "update"],
+        for command in (["apt-get", "update", "--error-on=any"],  # a mirror not reached fails the build
                         ["apt-get", "--yes", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"],
                         ["apt-get", "clean"]):
             stream.write(f"$ chroot {root} {shlex.join(command)}\n")
