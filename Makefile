@@ -98,13 +98,13 @@ validate: setup
 PROFILE     ?= kontor-stationar
 IMAGE_PROXY ?=
 workstation-image: setup
-	workstation_image/build $(PROFILE) --out .lab/images/$(PROFILE) $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY))
+	workstation_image/build $(PROFILE) --out .lab/$(LAB_PREFIX)/images/$(PROFILE) $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY))
 
 # Every profile of the spec, one after the other.
 workstation-images: setup
 	@for profile in $$($(BIN)/python -c 'import sys; sys.path.insert(0, "workstation_image"); \
 	    import image_root; print(*image_root.profile_ids())'); do \
-	  workstation_image/build $$profile --out .lab/images/$$profile $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY)) || exit 1; \
+	  workstation_image/build $$profile --out .lab/$(LAB_PREFIX)/images/$$profile $(if $(IMAGE_PROXY),--proxy $(IMAGE_PROXY)) || exit 1; \
 	done
 
 ## Tests ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
     python bench/workstation_image.py [--profile kontor-stationar] [--measure]
 
-Without --measure: what the last measurement recorded (.lab/images/<profile>/bench.json) and
+Without --measure: what the last measurement recorded (.lab/<lab prefix>/images/<profile>/bench.json) and
 the last build's manifest (sizes, stages). With --measure (as root; about 10 minutes on 2
 cores): a cold build (an empty cache directory: every package downloaded and installed), a
 warm rebuild (the same cache: the root cached by the cold build, brought up to date with
@@ -91,7 +91,7 @@ def main() -> int:
     parser.add_argument("--profile", default="kontor-stationar")
     parser.add_argument("--measure", action="store_true", help="build cold and warm, boot (as root, ~10 min)")
     args = parser.parse_args()
-    out = REPO / ".lab" / "images" / args.profile
+    out = REPO / ".lab" / os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam") / "images" / args.profile
     if args.measure:
         measure(args.profile, out)
     report(args.profile, out)

@@ -1,6 +1,7 @@
 """The workstation images the end-to-end tests boot, built once per run and shared.
 
-An image under .lab/images/<profile>/ is reused when its signed manifest verifies and it was
+An image under .lab/<lab prefix>/images/<profile>/ (the image carries its city's CA and
+service names, so it belongs to one lab) is reused when its signed manifest verifies and it was
 built from this tree (the same spec hash and inputs hash); otherwise `workstation_image/build`
 makes it, once: a lock file keeps two test processes from building it twice. CI builds each
 image once per run this way; `make workstation-image` before the tests does the same."""
@@ -8,6 +9,8 @@ image once per run this way; `make workstation-image` before the tests does the 
 from __future__ import annotations
 
 import fcntl
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +20,22 @@ sys.path.insert(0, str(REPO / "workstation_image"))
 import image_manifest  # noqa: E402
 import image_root  # noqa: E402
 
-IMAGES = REPO / ".lab" / "images"
+IMAGES = REPO / ".lab" / os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam") / "images"
+
+
+def package_mirror() -> list[str]:
+    """The build's --proxy: the lab's package mirror (the city's, as the image's updates
+    later use it) when it answers; else the build fetches from Debian directly."""
+    url = subprocess.run([sys.executable, str(REPO / "tools/package_mirror_url.py"),
+                          str(REPO / "inventory/lab/lab.city.yml")],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    host, port = url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError as error:
+        print(f"the lab's package mirror {url} does not answer ({error}): building without it")
+        return []
+    return ["--proxy", url]
 
 
 def current(directory: Path, profile: dict) -> dict | None:
@@ -42,7 +60,7 @@ def ensure_image(profile_id: str) -> tuple[Path, dict]:
         manifest = current(directory, profile)
         if manifest is None:
             result = subprocess.run([str(REPO / "workstation_image" / "build"), profile_id,
-                                     "--out", str(directory)], cwd=REPO, check=False)
+                                     "--out", str(directory), *package_mirror()], cwd=REPO, check=False)
             assert result.returncode == 0, (f"workstation_image/build {profile_id} failed: "
                                             f"see {directory}/build.log")
             manifest = current(directory, profile)
