@@ -186,3 +186,21 @@ def test_the_screenshots_are_kept_as_artefacts():
     shots = [ARTEFACTS / name for name in ("workstation-login-screen.png", "workstation-desktop.png")]
     assert all(shot.exists() and shot.stat().st_size > 10_000 for shot in shots), shots
     assert Path(shots[0]).read_bytes() != Path(shots[1]).read_bytes()
+
+
+def test_a_machine_whose_serial_nobody_ordered_joins_nothing(lab, kontor_stationar_image, dhcp, tmp_path):
+    directory, manifest = kontor_stationar_image
+    serial = f"OKAND{random.randint(100000, 999999)}"
+    machine = VirtualMachine(directory / manifest["files"]["qcow2"]["name"], tmp_path, "unknownws",
+                             serial=serial, bridge=dhcp.command[3].split("=", 1)[1], mac="52:54:00:89:00:43")
+    machine.start()
+    try:
+        # The person at the screen reads why, at the login prompt too (/etc/issue.d).
+        machine.wait_for_console(rf"Serienumret {serial} är inte registrerat", BOOT_TIMEOUT)
+        prompt = machine.wait_for_console(r"(?m)^(\S+) login:", BOOT_TIMEOUT)
+        assert prompt.group(1) == "localhost", "a machine nobody ordered took a name"
+    finally:
+        machine.stop()
+    found = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
+                           f"'(&(objectClass=computer)(description=*{serial}*))' cn").stdout
+    assert "# returned 0 records" in found or "cn:" not in found, found
