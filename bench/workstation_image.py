@@ -86,6 +86,26 @@ def report(profile: str, out: Path) -> None:
     print(f"  boot to login, UEFI      {seconds(figures['boot_uefi_seconds'])}  (TCG, 2 vCPUs, OVMF)")
 
 
+JOIN_GOAL = 120.0
+
+
+def report_person(prefix: str) -> None:
+    """What the last workstation end-to-end run measured on the lab's network
+    (tests/e2e/test_workstation.py writes it; it asserts nothing about it)."""
+    path = REPO / ".lab" / prefix / "artefacts" / "workstation-figures.json"
+    if not path.is_file():
+        print("first boot to joined, login to desktop: not measured (run tests/e2e/test_workstation.py)")
+        return
+    figures = json.loads(path.read_text())
+    joined = figures["first_boot_to_joined_seconds"]
+    print(f"measured by the workstation e2e test, {figures['measured_at']}:")
+    print(f"  first boot to joined     {seconds(joined)}  (goal <= {seconds(JOIN_GOAL)}: "
+          f"{'met' if joined <= JOIN_GOAL else 'NOT met'}; start of QEMU to the login prompt with "
+          "the order's name)")
+    print(f"  login to desktop         {seconds(figures['login_to_desktop_seconds'])}  (password's Enter "
+          "to the session's shares open on the file server)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="kontor-stationar")
@@ -95,6 +115,7 @@ def main() -> int:
     if args.measure:
         measure(args.profile, out)
     report(args.profile, out)
+    report_person(os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam"))
     return 0
 
 

@@ -139,11 +139,15 @@ class VirtualMachine:
     def console(self) -> str:
         return self.console_log.read_bytes().decode("utf-8", "replace")
 
-    def wait_for_console(self, pattern: str, timeout: float) -> re.Match:
-        """Waits until the serial console shows pattern (a regular expression)."""
+    def console_mark(self) -> int:
+        """Where the console's output is now: wait_for_console(since=...) looks after it."""
+        return len(self.console())
+
+    def wait_for_console(self, pattern: str, timeout: float, since: int = 0) -> re.Match:
+        """Waits until the serial console shows pattern (a regular expression), after since."""
         deadline = time.monotonic() + timeout
         while True:
-            match = re.search(pattern, self.console())
+            match = re.search(pattern, self.console()[since:])
             if match:
                 return match
             if self.process.poll() is not None:
