@@ -102,8 +102,8 @@ def report_person(prefix: str) -> None:
     print(f"  first boot to joined     {seconds(joined)}  (goal <= {seconds(JOIN_GOAL)}: "
           f"{'met' if joined <= JOIN_GOAL else 'NOT met'}; start of QEMU to the login prompt with "
           "the order's name)")
-    print(f"  login to desktop         {seconds(figures['login_to_desktop_seconds'])}  (password's Enter "
-          "to the session's shares open on the file server)")
+    login = seconds(figures["login_to_desktop_seconds"])
+    print(f"  login to desktop         {login}  (Enter after the password to the desktop's panel drawn)")
 
 
 def main() -> int:

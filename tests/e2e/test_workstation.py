@@ -30,6 +30,9 @@ QUEUE = "sod-rosenlund-p1"
 # minute and a half; these limits end a hung machine, they are not targets (bench/).
 BOOT_TIMEOUT = 600
 LOGIN_TIMEOUT = 300
+# A screenshot of the bare background is about 3.5 kB as PNG; with XFCE's panel, task bar
+# and desktop icons drawn it is over 12 kB.
+DRAWN_DESKTOP_BYTES = 10_000
 ARTEFACTS = REPO / ".lab" / os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam") / "artefacts"
 # Figures for bench/workstation_image.py (printed there, never asserted here).
 FIGURES: dict[str, object] = {}
@@ -48,8 +51,8 @@ printf 'Protokoll från nämndmötet\\nRäksmörgås åt Örjan i Ängby\\n' > /
 lp -d {queue} /tmp/protokoll.txt && echo "printed=yes"
 cd /tmp && timeout 300 soffice --headless --convert-to odt /tmp/protokoll.txt --outdir /tmp \\
   && cp /tmp/protokoll.odt "$HOME/Hem/protokoll.odt" && echo "converted=yes"
-timeout 90 thunderbird --headless >/dev/null 2>&1
-smbclient --use-kerberos=required //{file_server}/BRO-Gemensam -c ls 2>&1 \\
+timeout 90 thunderbird --headless </dev/null >/dev/null 2>&1
+smbclient --use-kerberos=required -N //{file_server}/BRO-Gemensam -c ls </dev/null 2>&1 \\
   | grep -o 'NT_STATUS_[A-Z_]*' | head -1 | sed 's/^/bromma-share=/'
 echo done=yes
 """
@@ -128,8 +131,12 @@ def log_in_at_the_screen(machine, user, password):
     machine.type(password + "\n")
 
 
-def sessions_on_file_server(lab, user):
-    return lab.ssh("fs1", "sudo smbstatus -b", check=False).stdout.count(f" {user} ")
+def sessions_on_file_server(lab, user, address):
+    """The ids (smbd's pids) of the person's SMB sessions on fs1 from the machine at
+    address. A session of an earlier machine that was not logged out stays listed until
+    it times out: callers compare with what was listed before."""
+    listed = lab.ssh("fs1", "sudo smbstatus -b", check=False).stdout.splitlines()
+    return {line.split()[0] for line in listed if f" {user} " in line and f"ipv4:{address}:" in line}
 
 
 def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_desktop, dhcp):
@@ -148,13 +155,22 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
     log_in_at_the_screen(desktop, user, passwords[user])
     typed = time.monotonic()
     # The desktop's session mounted the person's shares: the file server sees them.
-    assert wait_for(lambda: sessions_on_file_server(lab, user), timeout=LOGIN_TIMEOUT, interval=2), \
+    address = dhcp.lease(desktop.mac)
+    assert address, "the desk got no address from the site's DHCP"
+    before = sessions_on_file_server(lab, user, address)
+    assert wait_for(lambda: sessions_on_file_server(lab, user, address) - before, timeout=LOGIN_TIMEOUT,
+                    interval=2), \
         "no session of the person reached the file server"
+    # The desktop is up when its panel and icons are drawn: the screen then holds far more
+    # than the plain background XFCE paints first (a PNG of a few kilobytes).
+    shot = ARTEFACTS / "workstation-desktop.png"
+    drawn = wait_for(lambda: desktop.screenshot(shot).stat().st_size > DRAWN_DESKTOP_BYTES,
+                     timeout=LOGIN_TIMEOUT, interval=3)
+    assert drawn, f"no desktop drawn after the login; see {shot}"
     FIGURES["login_to_desktop_seconds"] = round(time.monotonic() - typed, 1)
     FIGURES["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
     (ARTEFACTS / "workstation-figures.json").write_text(json.dumps(FIGURES, indent=2))
-    time.sleep(30)
-    desktop.screenshot(ARTEFACTS / "workstation-desktop.png")
+    time.sleep(5)
     # XFCE opens a terminal on Ctrl+Alt+T; the person runs the script from their share.
     desktop.monitor("sendkey ctrl-alt-t")
     time.sleep(15)
@@ -187,7 +203,6 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
     assert "Räksmörgås åt Örjan i Ängby" in content.read("content.xml").decode()
     # Thunderbird opened the person's preconfigured account at start: IMAPS to mail1 from
     # this machine, with TLS the city CA vouches for (it then asks for the password).
-    address = dhcp.lease(desktop.mac)
     imap = lab.ssh("mail1", f"sudo journalctl --since '-15min' | grep 'rip={address},'", check=False).stdout
     assert "imap-login" in imap and "TLS" in imap, f"no IMAPS connection from the workstation ({address})"
     assert values.get("bromma-share") == "NT_STATUS_ACCESS_DENIED", seen
@@ -195,7 +210,7 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
 
 def test_the_screenshots_are_kept_as_artefacts():
     shots = [ARTEFACTS / name for name in ("workstation-login-screen.png", "workstation-desktop.png")]
-    assert all(shot.exists() and shot.stat().st_size > 10_000 for shot in shots), shots
+    assert all(shot.exists() and shot.stat().st_size > DRAWN_DESKTOP_BYTES for shot in shots), shots
     assert Path(shots[0]).read_bytes() != Path(shots[1]).read_bytes()
 
 
@@ -217,7 +232,7 @@ def test_a_machine_whose_serial_nobody_ordered_joins_nothing(lab, kontor_station
     assert "# returned 0 records" in found or "cn:" not in found, found
 
 
-def test_a_leaver_is_refused_at_the_login_screen(lab, passwords, desktop, tmp_path):
+def test_a_leaver_is_refused_at_the_login_screen(lab, passwords, desktop, dhcp, tmp_path):
     """HR's export ends a Södermalm person's employment; at the desk's login screen their
     name and password open nothing (the directory has disabled the account)."""
     row = [r for r in employees("sodermalm") if r["department"] != "administration"][1]
@@ -231,9 +246,12 @@ def test_a_leaver_is_refused_at_the_login_screen(lab, passwords, desktop, tmp_pa
         desktop.monitor("system_reset")
         desktop.wait_for_console(r"(?m)^\S+ login:", BOOT_TIMEOUT, since=mark)
         time.sleep(20)
+        address = dhcp.lease(desktop.mac)
+        before = sessions_on_file_server(lab, leaver, address)
         log_in_at_the_screen(desktop, leaver, passwords[leaver])
         time.sleep(60)
         desktop.screenshot(ARTEFACTS / "workstation-leaver-refused.png")
-        assert not sessions_on_file_server(lab, leaver), "a leaver's session reached the file server"
+        assert not sessions_on_file_server(lab, leaver, address) - before, \
+            "a leaver's session reached the file server"
     finally:
         run_people(lab, tmp_path / "restore", lambda rows: None)
