@@ -127,7 +127,9 @@ molecule: setup check-podman
 # The end-to-end test runs its own lab beside any lab that is up.
 E2E_PREFIX ?= gemensam-e2e
 E2E_SUBNET ?= 10.89.200.0/24
+# A lab of that name left by an interrupted run, or by another checkout, is removed first.
 e2e: setup check-podman
+	$(MAKE) --no-print-directory lab-down LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
 	$(MAKE) --no-print-directory lab-up converge LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
 	LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_SERVICE_NETWORK=$(E2E_SUBNET) \
 	  $(BIN)/pytest -q tests/e2e && status=0 || status=$$?; \
