@@ -221,7 +221,8 @@ def joined(lab, desk, machine, tmp_path_factory):
     assert machine.kinit(f"{name}$@{machine.realm}", body["one_time_password"])
     machine.run(f"hostname {name.lower()}")
     joined = machine.run(
-        f"adcli join --domain={body['dns_domain']} --domain-realm={body['realm']} "
+        # --verbose: a refused join says which step refused it.
+        f"adcli join --verbose --domain={body['dns_domain']} --domain-realm={body['realm']} "
         f"--domain-controller={body['domain_controller']} --computer-name={name} "
         f'--host-fqdn={name.lower()}.{body["dns_domain"]} --one-time-password="$(cat)"',
         check=False,
