@@ -8,6 +8,7 @@ unregistered serial is refused with the servicedesk's message and changes nothin
 first-boot program (roles/workstation/files/gemensam-enrol) does the whole enrolment,
 and shows a refusal on the login screen."""
 
+import hashlib
 import json
 import os
 import random
@@ -120,17 +121,22 @@ class Machine:
 
 
 def client_image(lab):
-    """The base image with adcli and Kerberos and the lab's CA trusted, made once per lab
-    (the tests' machines start from it; kept for the next run: `podman rmi` it to make it anew)."""
-    image = f"localhost/{lab.prefix}-enrol-client:bookworm"
+    """The base image with adcli and Kerberos and the lab's CA trusted, made once per lab CA
+    (the tests' machines start from it; kept for the next run: `podman rmi` it to make it anew).
+    A lab made anew has a new CA: its tag differs, and the images of earlier CAs are removed."""
+    ca = (lab.state_dir / "secrets/ca/ca.crt").read_text()
+    repository = f"localhost/{lab.prefix}-enrol-client"
+    image = f"{repository}:ca-{hashlib.sha256(ca.encode()).hexdigest()[:16]}"
     if podman("image", "exists", image, check=False).returncode == 0:
         return image
+    earlier = podman("images", "--format", "{{.Repository}}:{{.Tag}}", repository, check=False).stdout.split()
+    for stale in earlier:
+        podman("rmi", "-f", stale, check=False)
     builder = Machine(lab, "enrol-client-build")
     podman("rm", "-f", "-t", "0", builder.name, check=False)
     podman("run", "-d", "--name", builder.name, "--network", f"{lab.prefix}-net", IMAGE, "/sbin/init")
     try:
         builder.boot()
-        ca = (lab.state_dir / "secrets/ca/ca.crt").read_text()
         builder.run(
             # Where the city's machines keep the city CA (the city model's name).
             f"cat > {city_names.ca_trust_path()} && update-ca-certificates",
