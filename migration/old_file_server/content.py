@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
 from personnel import fold
 
 FIRST_YEAR, LAST_YEAR = 1998, 2008
+FIRST_YEAR_EPOCH = int(datetime.datetime(FIRST_YEAR, 1, 1, tzinfo=datetime.UTC).timestamp())
 LARGE_FILE_BYTES = (4 << 20, 12 << 20)
 RESTRICTED_FOLDER = "Personalärenden"
 USERNAME_LENGTH = 7
@@ -102,12 +103,38 @@ class OldFile:
 
 
 @dataclass(frozen=True)
+class OldFolder:
+    share: str
+    path: str
+    owner: str  # root for a share's folders, the account for a home's
+    acl: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class OldFileServer:
     name: str
     users: tuple[OldUser, ...]
     groups: tuple[OldGroup, ...]
     shares: tuple[OldShare, ...]
     files: tuple[OldFile, ...]
+
+    def folders(self) -> tuple[OldFolder, ...]:
+        """Every folder that holds a file, with its access: the share's group's, the chefs'
+        for Personalärenden, the owner's in a home."""
+        chefs = next(group.name for group in self.groups if group.name.endswith("_Chefer"))
+        groups = {share.name: share.group for share in self.shares}
+        paths = sorted({(file.share, "/".join(file.path.split("/")[:depth]))
+                        for file in self.files for depth in range(1, file.path.count("/") + 1)})
+        folders = []
+        for share, path in paths:
+            if not groups[share]:
+                owner = path.split("/")[0]
+                folders.append(OldFolder(share, path, owner, (("user", owner, "rw"),)))
+            elif path.rsplit("/", 1)[-1] == RESTRICTED_FOLDER:
+                folders.append(OldFolder(share, path, "root", (("group", chefs, "rw"),)))
+            else:
+                folders.append(OldFolder(share, path, "root", (("group", groups[share], "rw"),)))
+        return tuple(folders)
 
 
 def digest_number(*parts: str) -> int:
@@ -125,13 +152,15 @@ def old_full_name(person: Mapping[str, Any]) -> str:
 
 
 def department_group(code: str, department: Mapping[str, Any]) -> str:
-    """Whole words of the department's name, folded, as long as they fit 32 characters."""
+    """Whole words of the department's name, folded, as long as the group's name fits 32
+    characters (the stand-in's Linux groups allow no more)."""
+    room = GROUP_NAME_LENGTH - len(code) - 1
     name = ""
     for word in (fold(word).capitalize() for word in department["name"].split()):
-        if len(name) + len(word) > GROUP_NAME_LENGTH:
+        if len(name) + len(word) > room:
             break
         name += word
-    return f"{code}_{name or fold(department['id'])[:GROUP_NAME_LENGTH]}"
+    return f"{code}_{name or fold(department['id'])[:room]}"
 
 
 def users_of(people: Sequence[Mapping[str, Any]]) -> tuple[list[OldUser], dict[str, str]]:
@@ -159,7 +188,8 @@ def users_of(people: Sequence[Mapping[str, Any]]) -> tuple[list[OldUser], dict[s
 def old_file_server(organisation: Mapping[str, Any], people: Sequence[Mapping[str, Any]], *,
                     files: int, seed: str = "") -> OldFileServer:
     """The old file server of `organisation` (its organisation file's data) holding about
-    `files` files, for `people` (personnel.load_people's records of the organisation)."""
+    `files` files, for `people` (personnel.load_people's records: those who had an account
+    on the old server)."""
     server = next(s for s in organisation.get("legacy_servers", []) if s["role"] == "file")
     code = organisation["code"]
     chance = random.Random(f"{server['name']}\0{files}\0{seed}")
