@@ -21,9 +21,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 import personnel
 
-# Accounts every Windows 2000/2003 server and Exchange 2003 has, which are nobody's.
+# Accounts every Windows 2000/2003 server and Exchange 2003 has, which are nobody's (and
+# root, as which the lab's stand-in lists its Administrator).
 BUILT_IN = re.compile(
-    r"(administrator|guest|krbtgt|helpassistant|support_388945a0|tsinternetuser"
+    r"(administrator|guest|root|krbtgt|helpassistant|support_388945a0|tsinternetuser"
     r"|iusr_.*|iwam_.*|aspnet|sql.*svc|exchange.*|smtp.*|systemmailbox.*)\Z",
     re.IGNORECASE,
 )

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import city_model
 
-from migration.discovery import report, store, switch, windows_pc
+from migration.discovery import file_server, report, store, switch, windows_pc
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,6 +43,17 @@ def endpoint_pairs(values: list[str], option: str) -> dict[str, str]:
     return pairs
 
 
+def reachable(organisation: dict, role: str, secret: Path | None, option: str):
+    """The organisation's old devices of `role`; each is named and skipped without its secret."""
+    for device in organisation.get("legacy_servers", []):
+        if device["role"] != role:
+            continue
+        if secret is None:
+            print(f"{device['name']}: skipped, no {option}", file=sys.stderr)
+            continue
+        yield device
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO / "inventory" / "stockholm" / "data")
@@ -53,6 +64,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="first line: the SSH password; second line, if any: the enable secret")
     parser.add_argument("--switch-host", action="append", default=[], metavar="NAME=HOST[:PORT]",
                         help="reach a switch elsewhere than its declared address (the lab)")
+    parser.add_argument("--file-server-auth-file", type=Path,
+                        help="smbclient's authentication file (username = Administrator, password = ...)")
+    parser.add_argument("--file-server-host", action="append", default=[], metavar="NAME=ADDRESS",
+                        help="reach a file server elsewhere than its declared address (the lab)")
     parser.add_argument("--pc", action="append", default=[], metavar="NAME=ENDPOINT")
     parser.add_argument("--winrm-username", default="inventering")
     parser.add_argument("--winrm-password-file", type=Path)
@@ -74,14 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown organisation {city_model.excerpt(arguments.organisation)}", file=sys.stderr)
         return 2
     failed = False
-    switches, pcs, found = [], [], []
+    switches, pcs, file_servers, found = [], [], [], []
     hosts = endpoint_pairs(arguments.switch_host, "--switch-host")
-    for device in organisation.get("legacy_servers", []):
-        if device["role"] != "switch":
-            continue
-        if not arguments.switch_password_file:
-            print(f"{device['name']}: skipped, no --switch-password-file", file=sys.stderr)
-            continue
+    for device in reachable(organisation, "switch", arguments.switch_password_file, "--switch-password-file"):
         lines = [*arguments.switch_password_file.read_text(encoding="utf-8").splitlines(), "", ""]
         credentials = switch.Credentials(arguments.switch_username, lines[0], lines[1] or lines[0])
         host, _, port = hosts.get(device["name"], str(device["address"])).partition(":")
@@ -95,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
         switches.append(record)
         found += switch.discrepancies(record, organisation, city)
         print(f"{device['name']}: read in {record['seconds']:.1f} s")
+    file_hosts = endpoint_pairs(arguments.file_server_host, "--file-server-host")
+    for device in reachable(organisation, "file", arguments.file_server_auth_file, "--file-server-auth-file"):
+        clients = file_server.SmbClients(file_hosts.get(device["name"], str(device["address"])),
+                                         arguments.file_server_auth_file)
+        record = file_server.discover_file_server(device, clients)
+        failed = failed or "shares" not in record or not record["shares"]
+        file_servers.append(record)
+        print(f"{device['name']}: read in {record.get('seconds', 0):.1f} s, "
+              f"{len(record.get('problems', []))} problems")
     register = {w.hostname: w for w in city.workstations}
     for name, endpoint in endpoint_pairs(arguments.pc, "--pc").items():
         try:
@@ -111,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: read in {record['seconds']:.1f} s")
     directory = arguments.output_dir or arguments.data_dir / "discovery"
     path = store.write_discovery(directory, organisation["id"], city, switches=switches, pcs=pcs,
-                                 discrepancies=found)
+                                 file_servers=file_servers, discrepancies=found)
     markdown = path.with_suffix(".md")
-    markdown.write_text(report.render(organisation, {"switches": switches, "pcs": pcs,
-                                                     "discrepancies": found}, city), encoding="utf-8")
+    found_devices = {"switches": switches, "pcs": pcs, "file_servers": file_servers, "discrepancies": found}
+    markdown.write_text(report.render(organisation, found_devices, city), encoding="utf-8")
     print(f"wrote {city_model.display_path(path)} and {city_model.display_path(markdown)}: "
-          f"{len(switches)} switches, {len(pcs)} PCs, {len(found)} discrepancies")
+          f"{len(switches)} switches, {len(file_servers)} file servers, {len(pcs)} PCs, "
+          f"{len(found)} discrepancies")
     return 1 if failed else 0
 
 

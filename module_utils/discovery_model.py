@@ -137,12 +137,47 @@ PC = Record({
 }, optional=["hostname", "manufacturer", "model", "serial", "memory_mb", "os", "os_version",
              "service_pack", "software", "seconds", "problems"])
 
+MAX_SHARE_NAME_LENGTH = 80    # a Windows share name
+MAX_ACCOUNT_NAME_LENGTH = 256 # a Windows 2003 local account's or group's name
+MAX_COUNT = 1 << 40
+SHARE = Record({
+    "name": leaf(bounded(MAX_SHARE_NAME_LENGTH)),
+    "comment": leaf(bounded(MAX_DESCRIPTION_LENGTH, empty=True)),
+    "files": leaf(whole_number(0, MAX_COUNT)),
+    "folders": leaf(whole_number(0, MAX_COUNT)),
+    "bytes": leaf(whole_number(0, MAX_COUNT)),
+    "oldest": leaf(bounded(10)),     # YYYY-MM-DD of the oldest write
+    "newest": leaf(bounded(10)),
+    "refused_names": leaf(whole_number(0, MAX_COUNT)),   # names the new server refuses
+}, optional=["comment", "files", "folders", "bytes", "oldest", "newest", "refused_names"])
+ACCOUNT = Record({
+    "name": leaf(bounded(MAX_ACCOUNT_NAME_LENGTH)),
+    "full_name": leaf(bounded(MAX_ACCOUNT_NAME_LENGTH, empty=True)),
+    "description": leaf(bounded(MAX_DESCRIPTION_LENGTH, empty=True)),
+}, optional=["full_name", "description"])
+GROUP = Record({
+    "name": leaf(bounded(MAX_ACCOUNT_NAME_LENGTH)),
+    "members": list_of_at_most(leaf(bounded(MAX_ACCOUNT_NAME_LENGTH))),
+}, optional=["members"])
+FILE_SERVER = Record({
+    "name": leaf(city_model.hostname),        # declared in the organisation file
+    "address": leaf(city_model.ip_address),   # declared
+    "netbios_name": leaf(device_hostname),
+    "os_version": leaf(bounded(MAX_VERSION_LENGTH)),
+    "shares": list_of_at_most(SHARE),
+    "users": list_of_at_most(ACCOUNT),
+    "groups": list_of_at_most(GROUP),
+    "seconds": leaf(seconds),
+    "problems": PROBLEMS,
+}, optional=["netbios_name", "os_version", "shares", "users", "groups", "seconds", "problems"])
+
 DISCOVERY = Record({
     "organisation": leaf(city_model.identifier),
     "switches": list_of_at_most(SWITCH),
     "pcs": list_of_at_most(PC),
+    "file_servers": list_of_at_most(FILE_SERVER),
     "discrepancies": PROBLEMS,
-}, optional=["switches", "pcs", "discrepancies"])
+}, optional=["switches", "pcs", "file_servers", "discrepancies"])
 
 
 def checked(schema: Record, raw: dict[str, Any], label: str) -> dict[str, Any]:
@@ -176,10 +211,11 @@ def load_discovery(path: Path | str, city: city_model.City) -> dict[str, Any]:
         else:
             declared = {device["name"] for device in organisation.get("legacy_servers", [])}
             registered = {w.hostname for w in city.workstations if w.organisation == organisation["id"]}
-            for index, switch in enumerate(record.get("switches", [])):
-                if switch.get("name") not in declared:
-                    report(f"switches[{index}].name", f"{switch.get('name')} is not a legacy device of "
-                                                      f"{organisation['id']}")
+            for kind in ("switches", "file_servers"):
+                for index, device in enumerate(record.get(kind, [])):
+                    if device.get("name") not in declared:
+                        report(f"{kind}[{index}].name", f"{device.get('name')} is not a legacy device of "
+                                                        f"{organisation['id']}")
             if city.register_loaded:
                 for index, pc in enumerate(record.get("pcs", [])):
                     if pc.get("name") not in registered:

@@ -44,16 +44,18 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_m
     lines += table(["Site", "Name", "Network", "CIDR"],
                    [[s["id"], s["name"], s["network"], s["cidr"]] for s in organisation["sites"]])
     lines += ["## Old servers and devices (organisation file)", ""]
-    found = {switch["name"] for switch in discovery.get("switches", [])}
+    found = {device["name"] for kind in ("switches", "file_servers") for device in discovery.get(kind, [])}
     lines += table(["Name", "Role", "OS", "Fate", "Site", "Address", "Discovered"],
                    [[d["name"], d["role"], d["os"], d["fate"], d["site"], d["address"],
                      "yes" if d["name"] in found else "no"] for d in organisation.get("legacy_servers", [])])
     for switch in discovery.get("switches", []):
         lines += switch_section(switch)
+    for server in discovery.get("file_servers", []):
+        lines += file_server_section(server)
     lines += pcs_section(discovery.get("pcs", []))
     lines += ["## Discrepancies with the city data", ""]
     lines += [f"- {md(text)}" for text in discovery.get("discrepancies", [])] or ["None found.", ""]
-    refused = [(device["name"], problem) for kind in ("switches", "pcs")
+    refused = [(device["name"], problem) for kind in ("switches", "file_servers", "pcs")
                for device in discovery.get(kind, []) for problem in device.get("problems", [])]
     lines += ["", "## Values refused from devices", ""]
     lines += [f"- {md(problem)}" for _name, problem in refused] or ["None."]
@@ -78,6 +80,23 @@ def switch_section(switch: dict[str, Any]) -> list[str]:
     lines += table(["Port", "Description", "VLAN", "MACs"],
                    [[i["name"], i.get("description", ""), i.get("vlan", ""), macs.get(i["name"], 0)]
                     for i in connected])
+    return lines
+
+
+def file_server_section(server: dict[str, Any]) -> list[str]:
+    lines = [f"## File server {md(server['name'])} ({md(server['address'])})", "",
+             f"NetBIOS name {md(server.get('netbios_name', '?'))}, OS version "
+             f"{md(server.get('os_version', '?'))}.", "", "### Shares", ""]
+    columns = ["Share", "Comment", "Files", "Folders", "Bytes", "Oldest", "Newest", "Names to rename"]
+    keys = ["name", "comment", "files", "folders", "bytes", "oldest", "newest", "refused_names"]
+    lines += table(columns, [[share.get(key, "?") for key in keys] for share in server.get("shares", [])])
+    lines += [f"### Local accounts ({len(server.get('users', []))})", ""]
+    lines += table(["Account", "Full name", "Description"],
+                   [[user["name"], user.get("full_name", ""), user.get("description", "")]
+                    for user in server.get("users", [])])
+    lines += ["### Local groups", ""]
+    lines += table(["Group", "Members"],
+                   [[group["name"], len(group.get("members", []))] for group in server.get("groups", [])])
     return lines
 
 

@@ -84,7 +84,8 @@ def test_a_future_person_is_matched():
     assert mapped(old("lholm", "Lars Holm"))[0] == {"lholm": ("lars.holm", "name")}
 
 
-@pytest.mark.parametrize("name", ["Administrator", "Guest", "IUSR_SOD-FS01", "SUPPORT_388945a0", "krbtgt"])
+@pytest.mark.parametrize("name", ["Administrator", "Guest", "IUSR_SOD-FS01", "SUPPORT_388945a0", "krbtgt",
+                                  "root"])
 def test_the_old_servers_own_accounts_are_held_as_nobodys(name):
     matched, held = mapped(old(name, "Åsa Lindström"))
     assert matched == {} and "not a person" in held[name]
