@@ -73,12 +73,7 @@ def write_tar(server: content.OldFileServer, target: Path) -> dict[str, str]:
 
 
 def build(organisation_id: str, files: int, data_dir: Path, personnel_files: list[Path], out: Path) -> Path:
-    city = city_model.load_city(data_dir, register=False)
-    if organisation_id not in city.organisations:
-        raise SystemExit(f"build: no organisation {organisation_id!r} in {data_dir}")
-    organisation = city.organisations[organisation_id]
-    people = personnel.load_people(personnel_files, city.organisations, today=AS_OF)
-    had_accounts = [p for p in people if datetime.date.fromisoformat(p["start_date"]) <= AS_OF]
+    organisation, had_accounts = old_accounts_city(data_dir, organisation_id, personnel_files)
     server = content.old_file_server(organisation, had_accounts, files=files)
     out.mkdir(parents=True, exist_ok=True)
     tar = out / f"{server.name}.tar"
@@ -89,22 +84,38 @@ def build(organisation_id: str, files: int, data_dir: Path, personnel_files: lis
     return tar
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def old_accounts_city(data_dir: Path, organisation_id: str, personnel_files: list[Path]):
+    """The organisation's data and the people who had an account on its old servers."""
+    city = city_model.load_city(data_dir, register=False)
+    if organisation_id not in city.organisations:
+        raise SystemExit(f"build: no organisation {organisation_id!r} in {data_dir}")
+    people = personnel.load_people(personnel_files, city.organisations, today=AS_OF)
+    had_accounts = [p for p in people if datetime.date.fromisoformat(p["start_date"]) <= AS_OF]
+    return city.organisations[organisation_id], had_accounts
+
+
+def cli(description: str, count: str, default: int, build_bundle) -> int:
+    """The command line of a build: --organisation, --<count>, --personnel, --out."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--organisation", required=True, help="the organisation's id, e.g. sodermalm")
-    parser.add_argument("--files", type=int, default=3000, help="about how many files (default 3000)")
+    parser.add_argument(f"--{count}", type=int, default=default,
+                        help=f"about how many {count} (default {default})")
     parser.add_argument("--data-dir", type=Path, default=REPO / "inventory/stockholm/data")
     parser.add_argument("--personnel", type=Path, action="append", required=True,
                         help="the organisation's personnel export (more than once for several)")
     parser.add_argument("--out", type=Path, required=True, help="the folder for <server>.tar and .json")
     args = parser.parse_args()
     try:
-        tar = build(args.organisation, args.files, args.data_dir, args.personnel, args.out)
+        tar = build_bundle(args.organisation, getattr(args, count), args.data_dir, args.personnel, args.out)
     except city_model.CityDataError as error:
         print(f"build: {error}", file=sys.stderr)
         return 1
     print(tar)
     return 0
+
+
+def main() -> int:
+    return cli(__doc__.split("\n\n")[0], "files", 3000, build)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from typing import Any
 from migration.old_file_server.content import users_of
 
 FIRST_YEAR, LAST_YEAR = 2003, 2008
+FIRST_YEAR_EPOCH = int(datetime.datetime(FIRST_YEAR, 1, 1, tzinfo=datetime.UTC).timestamp())
 FOLDERS = ("INBOX", "Skickat", "Inkorg/Projekt", "Borttaget")
 ARCHIVE_YEARS = (2004, 2006)
 SUBJECTS = ("Protokoll från nämndsammanträdet", "Kallelse till APT", "Budgetunderlag för äldreomsorgen",
@@ -165,6 +166,13 @@ def maildir_folder(folder: str) -> str:
     return "." + folder.replace("/", ".")
 
 
+def maildir_file(server: OldMailServer, message: OldMessage, number: int) -> str:
+    """The message's path within its Maildir: <folder>/cur/<unique name>:2,<flags>."""
+    flags = "".join(sorted(MAILDIR_FLAGS[flag] for flag in message.flags))
+    name = f"{message.date}.M{number}P0.{server.name},S={len(message.data)}:2,{flags}"
+    return "/".join(part for part in (maildir_folder(message.folder), "cur", name) if part)
+
+
 def write_maildirs(server: OldMailServer, root: Path) -> dict[str, dict[str, tuple[str, int]]]:
     """Writes root/<account>/Maildir, each message's file dated by its arrival (Dovecot's
     received date for Maildir); returns account → Message-ID → (folder, size)."""
@@ -176,9 +184,7 @@ def write_maildirs(server: OldMailServer, root: Path) -> dict[str, dict[str, tup
                 (maildir / maildir_folder(folder) / part).mkdir(parents=True, exist_ok=True)
         entries = manifest.setdefault(mailbox.account, {})
         for number, message in enumerate(mailbox.messages):
-            flags = "".join(sorted(MAILDIR_FLAGS[flag] for flag in message.flags))
-            name = f"{message.date}.M{number}P0.{server.name},S={len(message.data)}:2,{flags}"
-            target = maildir / maildir_folder(message.folder) / "cur" / name
+            target = maildir / maildir_file(server, message, number)
             target.write_bytes(message.data)
             os.utime(target, (message.date, message.date))
             entries[message.message_id] = (message.folder, len(message.data))
