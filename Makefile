@@ -10,7 +10,8 @@ LAB_PREFIX  ?= gemensam
 LAB_SUBNET  ?= 10.89.0.0/24
 BASE_IMAGE  ?= localhost/gemensam-base:bookworm
 # iptables: Debian 12's netavark drives the firewall through it, and nothing pulls it in.
-# smbclient: the summary's file-share command is run from this machine.
+# smbclient: the summary's file-share command is run from this machine, and discovery reads
+# an old file server with its smbclient and rpcclient (migration/discovery/file_server.py).
 # dnsmasq-base: the lab workstations' DHCP (tests/e2e/vm.py), as a site network gives it.
 # The workstation image (workstation_image/build): mmdebstrap for the root, GRUB for BIOS and
 # UEFI from the host, partitioning and file systems, qcow2 and bmap, signatures; QEMU and
