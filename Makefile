@@ -133,7 +133,7 @@ e2e: setup check-podman
 	$(MAKE) --no-print-directory lab-down LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
 	$(MAKE) --no-print-directory lab-up converge LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
 	LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_SERVICE_NETWORK=$(E2E_SUBNET) \
-	  $(BIN)/pytest -q tests/e2e && status=0 || status=$$?; \
+	  $(BIN)/pytest -q --durations=15 tests/e2e && status=0 || status=$$?; \
 	$(MAKE) --no-print-directory lab-down LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET); exit $$status
 
 test: lint unit molecule e2e
