@@ -81,7 +81,14 @@ def checked_text(value: Any, field: str, account: str) -> str:
     return value
 
 
+# How the old servers recorded an employee id in an account's description.
+EMPLOYEE_ID_IN_DESCRIPTION = re.compile(r"\bAnst\.?\s?nr\.?:?\s*([A-Za-z0-9][A-Za-z0-9_-]{0,19})\b",
+                                        re.IGNORECASE)
+
+
 def old_account(server: str, fields: Mapping[str, Any]) -> OldAccount:
+    """An account as discovery recorded it: an employee id given, or written in the
+    description as the old servers did ("Anst.nr 100001")."""
     name = checked_text(fields.get("name"), "name", str(fields.get("name"))[:40])
     if not name.strip():
         raise ValueError(f"an old account of {server} has an empty name")
@@ -89,8 +96,14 @@ def old_account(server: str, fields: Mapping[str, Any]) -> OldAccount:
         server=checked_text(server, "server", name),
         name=name,
         full_name=checked_text(fields.get("full_name", ""), "full_name", name),
-        employee_id=checked_text(fields.get("employee_id", ""), "employee_id", name).strip(),
+        employee_id=(checked_text(fields.get("employee_id", ""), "employee_id", name).strip()
+                     or employee_id_in(checked_text(fields.get("description", ""), "description", name))),
     )
+
+
+def employee_id_in(description: str) -> str:
+    found = EMPLOYEE_ID_IN_DESCRIPTION.search(description)
+    return found[1] if found else ""
 
 
 def name_key(full_name: str) -> str:

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""The plan of a committee's move, from what discovery found: nothing moves until a person
+has read it.
+
+    migration/plan.py --organisation sodermalm --personnel inventory/lab/data/personnel/sodermalm.csv \\
+        [--discovery-dir DIR] [--bytes-per-second N --files-per-second N] [--output FILE]
+
+It lists the people and their old accounts (matched by migration/accounts.py's rule; every
+account it holds is listed with its reason), the old file servers' shares with their
+files, bytes and the names to rename (migration/file_names.py's rule), the old servers
+with their fate, and, given a throughput measured on the committee's network, an
+estimate of the time the files take: the larger of bytes / bytes per second and files /
+files per second. Without a measured throughput there is no estimate, rather than a guessed one.
+
+Not yet in the plan: mailboxes, print queues and applications (their discovery is later
+work), and the mapping of each old share onto a new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "module_utils"))
+import city_model  # noqa: E402
+import discovery_model  # noqa: E402
+import personnel  # noqa: E402
+
+from migration import accounts  # noqa: E402
+from migration.discovery.report import md, table  # noqa: E402
+
+
+def account_map(discovery: dict[str, Any], people: list[dict[str, Any]],
+                organisation_id: str) -> accounts.AccountMap:
+    old = [accounts.old_account(server["name"], user)
+           for server in discovery.get("file_servers", []) for user in server.get("users", [])]
+    return accounts.map_accounts(old, people, organisation_id)
+
+
+def estimate(total_bytes: int, total_files: int, bytes_per_second: float | None,
+             files_per_second: float | None) -> float | None:
+    """Seconds the files take at the measured throughput, or None without one."""
+    if not bytes_per_second or not files_per_second:
+        return None
+    return max(total_bytes / bytes_per_second, total_files / files_per_second)
+
+
+def duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+
+def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
+           seconds: float | None) -> str:
+    lines = [f"# Plan: moving {md(organisation['name'])} ({md(organisation['code'])})", "",
+             "Nothing moves until this plan is accepted on the wave's change ticket.", "",
+             f"## People: {len(mapping.matched)} old accounts matched, {len(mapping.held)} held", ""]
+    lines += table(["Server", "Old account", "Full name", "Becomes", "Matched by"],
+                   [[m.account.server, m.account.name, m.account.full_name, m.username, m.rule]
+                    for m in mapping.matched])
+    lines += ["### Held (nothing of theirs moves until a person decides)", ""]
+    lines += table(["Server", "Old account", "Full name", "Why"],
+                   [[h.account.server, h.account.name, h.account.full_name, h.reason] for h in mapping.held])
+    total_files = total_bytes = 0
+    lines += ["## Files", ""]
+    rows = []
+    for server in discovery.get("file_servers", []):
+        for share in server.get("shares", []):
+            total_files += share.get("files", 0)
+            total_bytes += share.get("bytes", 0)
+            rows.append([server["name"], share["name"], share.get("files", "?"), share.get("bytes", "?"),
+                         share.get("refused_names", "?")])
+    lines += table(["Server", "Share", "Files", "Bytes", "Names to rename"], rows)
+    lines += [f"In all {total_files} files, {total_bytes} bytes.", ""]
+    lines += ["## Time", ""]
+    lines += [f"About {duration(seconds)} for the files at the measured throughput." if seconds is not None
+              else "No estimate: give the throughput measured on the committee's network.", ""]
+    lines += ["## Old servers", ""]
+    lines += table(["Server", "Role", "Fate", "After the move"],
+                   [[d["name"], d["role"], d["fate"],
+                     "retired once the move is verified" if d["fate"] == "retire"
+                     else "its application moves to a standard application host, then retired"]
+                    for d in organisation.get("legacy_servers", []) if d["role"] != "switch"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--organisation", required=True)
+    parser.add_argument("--data-dir", type=Path, default=REPO / "inventory/stockholm/data")
+    parser.add_argument("--discovery-dir", type=Path, help="default: DATA_DIR/discovery")
+    parser.add_argument("--personnel", type=Path, action="append", required=True)
+    parser.add_argument("--bytes-per-second", type=float)
+    parser.add_argument("--files-per-second", type=float)
+    parser.add_argument("--output", type=Path, help="default: <discovery dir>/<organisation>-plan.md")
+    args = parser.parse_args(argv)
+    try:
+        city = city_model.load_city(args.data_dir, register=False)
+        organisation = city.organisations.get(args.organisation)
+        if organisation is None:
+            print(f"unknown organisation {city_model.excerpt(args.organisation)}", file=sys.stderr)
+            return 2
+        directory = args.discovery_dir or args.data_dir / discovery_model.DISCOVERY_DIR
+        found = discovery_model.discovery_path(directory, organisation["id"])
+        discovery = discovery_model.load_discovery(found, city)
+        people = personnel.load_people(args.personnel, city.organisations, today=datetime.date.today())
+    except (city_model.CityDataError, OSError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    mapping = account_map(discovery, people, organisation["id"])
+    shares = [s for server in discovery.get("file_servers", []) for s in server.get("shares", [])]
+    seconds = estimate(sum(s.get("bytes", 0) for s in shares), sum(s.get("files", 0) for s in shares),
+                       args.bytes_per_second, args.files_per_second)
+    output = args.output or directory / f"{organisation['id']}-plan.md"
+    output.write_text(render(organisation, discovery, mapping, seconds), encoding="utf-8")
+    print(f"wrote {city_model.display_path(output)}: {len(mapping.matched)} accounts matched, "
+          f"{len(mapping.held)} held, {len(shares)} shares")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

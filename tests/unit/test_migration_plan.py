@@ -1,0 +1,89 @@
+"""migration/plan.py: the plan a person reads before anything moves, from a discovery file
+and the personnel export."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+import city_model  # noqa: E402 - city_fixture (conftest) puts module_utils on sys.path
+import personnel  # noqa: E402
+
+from migration import accounts, plan  # noqa: E402
+from migration.discovery import store  # noqa: E402
+
+DATA = REPO / "inventory/stockholm/data"
+PERSONNEL = REPO / "inventory/lab/data/personnel/sodermalm.csv"
+
+
+@pytest.fixture
+def discovery_dir(tmp_path):
+    people = list(csv.DictReader(PERSONNEL.open(encoding="utf-8")))
+    by_id, by_name = people[0], people[1]
+    server = {
+        "name": "sod-fs01", "address": "10.18.0.11",
+        "shares": [{"name": "Aldreomsorg", "comment": "Äldreomsorg", "files": 7200, "folders": 300,
+                    "bytes": 36_000_000_000, "oldest": "1998-01-02", "newest": "2008-12-01",
+                    "refused_names": 3}],
+        "users": [
+            {"name": "x1", "full_name": "", "description": f"Anst.nr {by_id['employee_id']}"},
+            {"name": "x2", "full_name": f"{by_name['surname']}, {by_name['given_name']}", "description": ""},
+            {"name": "konsult1", "full_name": "Konsult Ett", "description": "Extern personal"},
+        ],
+    }
+    city = city_model.load_city(DATA, register=False)
+    store.write_discovery(tmp_path, "sodermalm", city, file_servers=[server])
+    return tmp_path, by_id, by_name
+
+
+def run_plan(directory, *extra):
+    output = directory / "plan.md"
+    code = plan.main(["--organisation", "sodermalm", "--discovery-dir", str(directory),
+                      "--personnel", str(PERSONNEL), "--output", str(output), *extra])
+    return code, output.read_text(encoding="utf-8") if output.exists() else ""
+
+
+def test_the_plan_lists_who_each_old_account_becomes_and_holds_the_rest(discovery_dir):
+    directory, by_id, by_name = discovery_dir
+    code, text = run_plan(directory)
+    assert code == 0
+    assert "## People: 2 old accounts matched, 1 held" in text
+    usernames = {p["employee_id"]: p["username"] for p in personnel.load_people(
+        [PERSONNEL], city_model.load_city(DATA, register=False).organisations)}
+    assert f"| sod-fs01 | x1 |  | {usernames[by_id['employee_id']]} | employee id |" in text
+    assert (f"| sod-fs01 | x2 | {by_name['surname']}, {by_name['given_name']} | "
+            f"{usernames[by_name['employee_id']]} | name |") in text
+    assert "| konsult1 | Konsult Ett | no person of sodermalm is named 'Konsult Ett' |" in text
+    assert "| sod-fs01 | Aldreomsorg | 7200 | 36000000000 | 3 |" in text
+    assert "No estimate: give the throughput measured" in text
+    assert "| sod-fs01 | file | retire | retired once the move is verified |" in text
+
+
+def test_the_estimate_is_the_slower_of_bytes_and_files(discovery_dir):
+    directory, _, _ = discovery_dir
+    # 36 GB at 10 MB/s is an hour; 7,200 files at 4 per second are 30 minutes.
+    assert "About 1 h 0 min for the files" in run_plan(directory, "--bytes-per-second", "10000000",
+                                                       "--files-per-second", "4")[1]
+    # At 1 file per second the files take two hours.
+    assert "About 2 h 0 min for the files" in run_plan(directory, "--bytes-per-second", "10000000",
+                                                       "--files-per-second", "1")[1]
+
+
+def test_a_missing_discovery_is_a_clear_error_and_no_plan(tmp_path, capsys):
+    code, text = run_plan(tmp_path)
+    assert code == 2 and text == ""
+    assert "sodermalm.yml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("description", "employee_id"), [
+    ("Anst.nr 100001", "100001"), ("anst nr: A-17", "A-17"), ("Anstnr 55", "55"), ("Handläggare", ""),
+    ("Anst.nr 123 och 456", "123"),
+])
+def test_an_employee_id_is_read_from_the_old_description(description, employee_id):
+    account = accounts.old_account("sod-fs01", {"name": "x", "description": description})
+    assert account.employee_id == employee_id
