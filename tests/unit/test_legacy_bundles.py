@@ -18,11 +18,17 @@ DATA = REPO / "inventory/stockholm/data"
 PERSONNEL = [REPO / "inventory/lab/data/personnel/sodermalm.csv"]
 
 
-def test_the_file_servers_bundle_is_reproducible_and_its_json_matches_the_tar(tmp_path):
-    first = file_build.build("sodermalm", 60, DATA, PERSONNEL, tmp_path / "a")
-    second = file_build.build("sodermalm", 60, DATA, PERSONNEL, tmp_path / "b")
+def built_twice(build, count: int, tmp_path: Path) -> tuple[Path, dict]:
+    """The bundle's tar, built twice into two folders and the same bytes both times, and its JSON."""
+    first = build("sodermalm", count, DATA, PERSONNEL, tmp_path / "a")
+    second = build("sodermalm", count, DATA, PERSONNEL, tmp_path / "b")
     assert first.read_bytes() == second.read_bytes()
-    record = json.loads(first.with_suffix(".json").read_text(encoding="utf-8"))
+    assert first.with_suffix(".json").read_bytes() == second.with_suffix(".json").read_bytes()
+    return first, json.loads(first.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def test_the_file_servers_bundle_is_reproducible_and_its_json_matches_the_tar(tmp_path):
+    first, record = built_twice(file_build.build, 60, tmp_path)
     with tarfile.open(first) as archive:
         members = {m.name.removeprefix("files/"): m for m in archive.getmembers() if m.isfile()}
         paths = {f"{f['share']}/{f['path']}" for f in record["files"]}
@@ -40,10 +46,7 @@ def test_the_file_servers_bundle_is_reproducible_and_its_json_matches_the_tar(tm
 
 
 def test_the_mail_servers_bundle_is_reproducible_and_holds_every_message(tmp_path):
-    first = mail_build.build("sodermalm", 120, DATA, PERSONNEL, tmp_path / "a")
-    second = mail_build.build("sodermalm", 120, DATA, PERSONNEL, tmp_path / "b")
-    assert first.read_bytes() == second.read_bytes()
-    record = json.loads(first.with_suffix(".json").read_text(encoding="utf-8"))
+    first, record = built_twice(mail_build.build, 120, tmp_path)
     with tarfile.open(first) as archive:
         files = [m for m in archive.getmembers() if m.isfile()]
     messages = [m for box in record["mailboxes"] for m in box["messages"]]
