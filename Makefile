@@ -117,13 +117,9 @@ lint: venv
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
+# Every role's scenario, two at a time (tests/molecule/run; MOLECULE_JOBS=1 for one at a time).
 molecule: setup check-podman
-	@for role in roles/*/; do \
-	  if [ -d $$role/molecule ]; then \
-	    echo "== molecule: $$role"; \
-	    (cd $$role && ../../$(BIN)/molecule test) || exit 1; \
-	  fi; \
-	done
+	tests/molecule/run
 
 # The end-to-end test runs its own lab beside any lab that is up.
 E2E_PREFIX ?= gemensam-e2e

@@ -84,6 +84,43 @@ def recap(output):
     return hosts
 
 
+def changed_tasks(output):
+    """(task or handler, host) for every "changed" line of a playbook's output, in order."""
+    task, changed = None, []
+    for line in output.splitlines():
+        heading = re.match(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]", line)
+        if heading:
+            task = heading.group(1)
+            continue
+        change = re.match(r"^changed: \[([^\]]+)\]", line)
+        if change:
+            changed.append((task, change.group(1)))
+    return changed
+
+
+# The one change the shared --check --diff run is given: the servicedesk's RT site
+# configuration holds the directory's bind password, so its diff is where a leak would show.
+FORCED_TASK = "servicedesk : rt | Write the servicedesk's RT site configuration"
+FORCED_HANDLER = "servicedesk : servicedesk | Restart apache2"
+RT_SITE_CONFIG = "/etc/request-tracker5/RT_SiteConfig.d/90-servicedesk.pm"
+
+
+@pytest.fixture(scope="session")
+def check_diff_run(lab):
+    """One `site.yml --check --diff` on the converged lab, with the servicedesk's RT site
+    configuration made to differ on its host for the run (a line appended, put back after).
+    Shared by the idempotence test (nothing else may change) and the secrets test (no
+    secret in the output, the forced diff included): a run takes over two minutes."""
+    host = lab.groups["servicedesk_servers"][0]
+    lab.ssh(host, f"sudo cp -p {RT_SITE_CONFIG} {RT_SITE_CONFIG}.e2e && "
+                  f"echo '# e2e: differs' | sudo tee -a {RT_SITE_CONFIG} >/dev/null")
+    try:
+        result = lab.playbook("playbooks/site.yml", "--check", "--diff")
+    finally:
+        lab.ssh(host, f"sudo mv {RT_SITE_CONFIG}.e2e {RT_SITE_CONFIG}")
+    return result, host
+
+
 def wait_for(probe, timeout, interval=2.0):
     """Calls probe until it returns something true; returns the last value."""
     deadline = time.monotonic() + timeout

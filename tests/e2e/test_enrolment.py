@@ -88,8 +88,17 @@ class Machine:
         return self
 
     def boot(self):
-        # Booted (its /tmp mounted), whether or not every unit of the base image started.
-        self.run("timeout 60 systemctl is-system-running --wait >/dev/null || true")
+        """Waits until systemd has booted the machine (its /tmp mounted), whether or not
+        every unit of the base image started. Right after `podman run` systemd may not yet
+        answer on its bus, and `is-system-running` then fails at once: asked again until it
+        names a booted state. (A file made in /tmp before tmp.mount is hidden by it.)"""
+        self.run(
+            "for attempt in $(seq 1 120); do "
+            "state=$(systemctl is-system-running --wait 2>/dev/null); "
+            'case "$state" in running|degraded|maintenance) exit 0;; esac; sleep 1; done; '
+            'echo "systemd did not finish booting (state: ${state:-no answer})" >&2; exit 1',
+            timeout=400,
+        )
 
     def remove(self):
         podman("rm", "-f", "-t", "0", self.name, check=False)

@@ -7,7 +7,8 @@ public and left out.
 What this covers: every task that runs in check mode on a converged lab, with --diff,
 and one template that is made to differ: the servicedesk's RT site configuration (it
 holds the directory's bind password) gets a line appended on the host first, so that
-its task has a diff to show; without `diff: false` the password would be in it.
+its task has a diff to show; without `diff: false` the password would be in it. The
+run is the one the idempotence test checks too (conftest.check_diff_run).
 Tasks that check mode skips (commands without check_mode: false) and changes that
 cannot be forced from outside (a new token, a new account's initial password) are not
 covered here; tests/unit/test_no_log.py checks their no_log statically.
@@ -15,8 +16,8 @@ covered here; tests/unit/test_no_log.py checks their no_log statically.
 
 import re
 
-import pytest
 import yaml
+from conftest import FORCED_TASK, changed_tasks
 
 # Shorter values could occur in the output by chance.
 MIN_LENGTH = 8
@@ -45,27 +46,14 @@ def secret_values(secrets_dir):
     return values
 
 
-@pytest.fixture
-def rt_site_config_differs(lab):
-    """The servicedesk's RT site configuration with a line more on the host, for the run."""
-    host = lab.groups["servicedesk_servers"][0]
-    path = "/etc/request-tracker5/RT_SiteConfig.d/90-servicedesk.pm"
-    lab.ssh(host, f"sudo cp -p {path} {path}.e2e && echo '# e2e: differs' | sudo tee -a {path} >/dev/null")
-    try:
-        yield
-    finally:
-        lab.ssh(host, f"sudo mv {path}.e2e {path}")
-
-
-def test_check_diff_prints_no_secret(lab, rt_site_config_differs):
+def test_check_diff_prints_no_secret(lab, check_diff_run):
     secrets = secret_values(lab.state_dir / "secrets")
     assert secrets, f"no secrets found under {lab.state_dir / 'secrets'}"
-    result = lab.playbook("playbooks/site.yml", "--check", "--diff")
+    result, forced_host = check_diff_run
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     # The forced change was seen: the site configuration's task reported a change.
-    shown = re.search(r"TASK \[servicedesk : rt \| Write the servicedesk's RT site configuration\][^\n]*\n"
-                      r"(?:[^\n]*\n){0,3}?changed: \[", output)
-    assert shown, "the site configuration's task showed no change"
+    assert (FORCED_TASK, forced_host) in changed_tasks(result.stdout), \
+        "the site configuration's task showed no change"
     leaked = sorted({str(source) for value, source in secrets.items() if value in output})
     assert not leaked, f"secrets from {leaked} appear in the output of --check --diff"
