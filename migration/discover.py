@@ -3,11 +3,15 @@
 module_utils/discovery_model.py) and `<id>.md`, the readable report.
 
 Reads each site switch the organisation file declares (`legacy_servers`, role switch) over
-SSH, and each PC named with --pc over WinRM. Passwords are read from files, never from the
-command line. The old servers (SMB, IMAP, print) are later work.
+SSH, each old file server over SMB1, each old mail server over IMAP (the mailboxes of the
+old accounts the file servers list, or of --mail-accounts-file), and each PC named with
+--pc over WinRM. Passwords are read from files, never from the command line. The old print
+servers are later work.
 
     python migration/discover.py --organisation sodermalm \\
         --switch-password-file FILE [--switch-host sod-sw01=127.0.0.1:2222] \\
+        --file-server-auth-file FILE [--file-server-host sod-fs01=10.89.0.40] \\
+        --mail-server-password-file FILE [--mail-server-login '{account}*migrering'] \\
         [--pc sod-ws-00001=https://10.18.8.20:5986/wsman --winrm-password-file FILE]
 
 Exits 1 when a device could not be read (the others are still written) and 2 on bad data.
@@ -23,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import city_model
 
-from migration.discovery import file_server, report, store, switch, windows_pc
+from migration.discovery import file_server, mail_server, report, store, switch, windows_pc
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,6 +58,28 @@ def reachable(organisation: dict, role: str, secret: Path | None, option: str):
         yield device
 
 
+def checked_mail_options(arguments: argparse.Namespace) -> list[str]:
+    """The accounts of --mail-accounts-file (empty without it), after checking them and
+    --mail-server-login; raises ValueError naming the option or the file's line."""
+    login = arguments.mail_server_login
+    if login.count("{account}") != 1 or set("{}") & set(login.replace("{account}", "")) \
+            or not mail_server.printable_name(login.replace("{account}", "a")):
+        raise ValueError("--mail-server-login: expected printable text with one {account} and no other "
+                         f"braces, got {city_model.excerpt(login)}")
+    if not arguments.mail_accounts_file:
+        return []
+    accounts = []
+    label = city_model.display_path(arguments.mail_accounts_file)
+    for number, line in enumerate(arguments.mail_accounts_file.read_text(encoding="utf-8").splitlines(), 1):
+        name = line.strip()
+        if name and not mail_server.printable_name(name):
+            raise ValueError(f"{label}: line {number}: not an account name (printable, no spaces, at most "
+                             f"{mail_server.MAX_ACCOUNT_LENGTH} characters): {city_model.excerpt(line)}")
+        if name:
+            accounts.append(name)
+    return accounts
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO / "inventory" / "stockholm" / "data")
@@ -68,6 +94,16 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="smbclient's authentication file (username = Administrator, password = ...)")
     parser.add_argument("--file-server-host", action="append", default=[], metavar="NAME=ADDRESS",
                         help="reach a file server elsewhere than its declared address (the lab)")
+    parser.add_argument("--mail-server-password-file", type=Path,
+                        help="first line: the password of the administrator who may open every mailbox")
+    parser.add_argument("--mail-server-login", default="{account}*migrering",
+                        help="the login that opens {account}'s mailbox as that administrator "
+                             "(Exchange 2003: 'DOMAIN\\admin\\{account}'); default: %(default)s")
+    parser.add_argument("--mail-server-host", action="append", default=[], metavar="NAME=ADDRESS[:PORT]",
+                        help="reach a mail server elsewhere than its declared address (the lab)")
+    parser.add_argument("--mail-accounts-file", type=Path,
+                        help="the accounts whose mailboxes to read, one per line (default: the old "
+                             "accounts the file servers list)")
     parser.add_argument("--pc", action="append", default=[], metavar="NAME=ENDPOINT")
     parser.add_argument("--winrm-username", default="inventering")
     parser.add_argument("--winrm-password-file", type=Path)
@@ -87,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     organisation = city.organisations.get(arguments.organisation)
     if organisation is None:
         print(f"unknown organisation {city_model.excerpt(arguments.organisation)}", file=sys.stderr)
+        return 2
+    try:
+        listed_accounts = checked_mail_options(arguments)
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
     failed = False
     switches, pcs, file_servers, found = [], [], [], []
@@ -114,6 +155,24 @@ def main(argv: list[str] | None = None) -> int:
         file_servers.append(record)
         print(f"{device['name']}: read in {record.get('seconds', 0):.1f} s, "
               f"{len(record.get('problems', []))} problems")
+    mail_servers = []
+    mail_hosts = endpoint_pairs(arguments.mail_server_host, "--mail-server-host")
+    for device in reachable(organisation, "mail", arguments.mail_server_password_file,
+                            "--mail-server-password-file"):
+        accounts = listed_accounts or mail_server.mailbox_accounts(file_servers)
+        if not accounts:
+            failed = True
+            print(f"{device['name']}: not read: no accounts to open (read the old file server in the same "
+                  "run, or give --mail-accounts-file)", file=sys.stderr)
+            continue
+        host, _, port = mail_hosts.get(device["name"], str(device["address"])).partition(":")
+        server = mail_server.ImapServer(host, int(port or 143), arguments.mail_server_login,
+                                        first_line(arguments.mail_server_password_file))
+        record = mail_server.discover_mail_server(device, server, accounts)
+        failed = failed or not record.get("mailboxes")
+        mail_servers.append(record)
+        print(f"{device['name']}: {len(record.get('mailboxes', []))} of {len(accounts)} mailboxes read in "
+              f"{record.get('seconds', 0):.1f} s, {len(record.get('problems', []))} problems")
     register = {w.hostname: w for w in city.workstations}
     for name, endpoint in endpoint_pairs(arguments.pc, "--pc").items():
         try:
@@ -130,12 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: read in {record['seconds']:.1f} s")
     directory = arguments.output_dir or arguments.data_dir / "discovery"
     path = store.write_discovery(directory, organisation["id"], city, switches=switches, pcs=pcs,
-                                 file_servers=file_servers, discrepancies=found)
+                                 file_servers=file_servers, mail_servers=mail_servers, discrepancies=found)
     markdown = path.with_suffix(".md")
-    found_devices = {"switches": switches, "pcs": pcs, "file_servers": file_servers, "discrepancies": found}
+    found_devices = {"switches": switches, "pcs": pcs, "file_servers": file_servers,
+                     "mail_servers": mail_servers, "discrepancies": found}
     markdown.write_text(report.render(organisation, found_devices, city), encoding="utf-8")
     print(f"wrote {city_model.display_path(path)} and {city_model.display_path(markdown)}: "
-          f"{len(switches)} switches, {len(file_servers)} file servers, {len(pcs)} PCs, "
+          f"{len(switches)} switches, {len(file_servers)} file servers, {len(mail_servers)} mail servers, "
+          f"{len(pcs)} PCs, "
           f"{len(found)} discrepancies")
     return 1 if failed else 0
 

@@ -3,7 +3,8 @@
 has read it.
 
     migration/plan.py --organisation sodermalm --personnel inventory/lab/data/personnel/sodermalm.csv \\
-        [--discovery-dir DIR] [--bytes-per-second N --files-per-second N] [--output FILE]
+        [--discovery-dir DIR] [--bytes-per-second N --files-per-second N] \\
+        [--messages-per-second N] [--output FILE]
 
 It lists the people and their old accounts (matched by migration/accounts.py's rule; every
 account it holds is listed with its reason), the old file servers' shares with their
@@ -11,9 +12,12 @@ files, bytes and the names to rename (migration/file_names.py's rule), the old s
 with their fate, and, given a throughput measured on the committee's network, an
 estimate of the time the files take: the larger of bytes / bytes per second and files /
 files per second. Without a measured throughput there is no estimate, rather than a guessed one.
+The old mail servers' mailboxes are listed with the person each becomes (a mailbox belongs
+to the old account of that name) or why it is held, and with --messages-per-second the
+mail's time is estimated the same way.
 
-Not yet in the plan: mailboxes, print queues and applications (their discovery is later
-work), and the mapping of each old share onto a new one.
+Not yet in the plan: print queues and applications (their discovery is later work), and
+the mapping of each old share onto a new one.
 """
 
 from __future__ import annotations
@@ -55,8 +59,49 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{max(minutes, 1)} min"
 
 
+def mailbox_owner(mapping: accounts.AccountMap, account: str) -> str:
+    """Who an old mailbox's account becomes: a user name, or why its mail is held. The
+    mailboxes belong to the old domain's accounts, which the old file servers list."""
+    for match in mapping.matched:
+        if match.account.name.casefold() == account.casefold():
+            return match.username
+    for held in mapping.held:
+        if held.account.name.casefold() == account.casefold():
+            return f"held: {held.reason}"
+    return "held: no old account of that name on the old file servers"
+
+
+def mail_section(discovery: dict[str, Any], mapping: accounts.AccountMap) -> list[str]:
+    servers = discovery.get("mail_servers", [])
+    if not servers:
+        return []
+    rows, held, messages, size = [], 0, 0, 0
+    for server in servers:
+        for box in sorted(server.get("mailboxes", []), key=lambda box: box["account"].casefold()):
+            owner = mailbox_owner(mapping, box["account"])
+            if owner.startswith("held: "):
+                held += 1
+            else:
+                messages += box.get("messages", 0)
+                size += box.get("bytes", 0)
+            rows.append([server["name"], box["account"], owner, box.get("messages", "?"),
+                         box.get("bytes", "?")])
+    lines = ["## Mail", ""]
+    lines += table(["Server", "Old mailbox", "Becomes", "Messages", "Bytes"], rows)
+    lines += [f"To move: {len(rows) - held} mailboxes, {messages} messages, {size} bytes. Held: {held} "
+              "(their mail stays on the old server until a person decides).", ""]
+    return lines
+
+
+def mail_to_move(discovery: dict[str, Any], mapping: accounts.AccountMap) -> tuple[int, int]:
+    """(messages, bytes) of the mailboxes whose account becomes a person."""
+    boxes = [box for server in discovery.get("mail_servers", []) for box in server.get("mailboxes", [])
+             if not mailbox_owner(mapping, box["account"]).startswith("held: ")]
+    return sum(box.get("messages", 0) for box in boxes), sum(box.get("bytes", 0) for box in boxes)
+
+
 def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
-           seconds: float | None) -> str:
+           seconds: float | None, mail_seconds: float | None = None) -> str:
     lines = [f"# Plan: moving {md(organisation['name'])} ({md(organisation['code'])})", "",
              "Nothing moves until this plan is accepted on the wave's change ticket.", "",
              f"## People: {len(mapping.matched)} old accounts matched, {len(mapping.held)} held", ""]
@@ -77,9 +122,12 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: acc
                          share.get("refused_names", "?")])
     lines += table(["Server", "Share", "Files", "Bytes", "Names to rename"], rows)
     lines += [f"In all {total_files} files, {total_bytes} bytes.", ""]
+    lines += mail_section(discovery, mapping)
     lines += ["## Time", ""]
     lines += [f"About {duration(seconds)} for the files at the measured throughput." if seconds is not None
               else "No estimate: give the throughput measured on the committee's network.", ""]
+    if mail_seconds is not None:
+        lines += [f"About {duration(mail_seconds)} for the mail at the measured throughput.", ""]
     lines += ["## Old servers", ""]
     lines += table(["Server", "Role", "Fate", "After the move"],
                    [[d["name"], d["role"], d["fate"],
@@ -97,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--personnel", type=Path, action="append", required=True)
     parser.add_argument("--bytes-per-second", type=float)
     parser.add_argument("--files-per-second", type=float)
+    parser.add_argument("--messages-per-second", type=float,
+                        help="with --bytes-per-second: the mail's estimate too (IMAP, measured)")
     parser.add_argument("--output", type=Path, help="default: <discovery dir>/<organisation>-plan.md")
     args = parser.parse_args(argv)
     try:
@@ -116,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     shares = [s for server in discovery.get("file_servers", []) for s in server.get("shares", [])]
     seconds = estimate(sum(s.get("bytes", 0) for s in shares), sum(s.get("files", 0) for s in shares),
                        args.bytes_per_second, args.files_per_second)
+    mail_messages, mail_bytes = mail_to_move(discovery, mapping)
+    mail_seconds = (estimate(mail_bytes, mail_messages, args.bytes_per_second, args.messages_per_second)
+                    if discovery.get("mail_servers") else None)
     output = args.output or directory / f"{organisation['id']}-plan.md"
-    output.write_text(render(organisation, discovery, mapping, seconds), encoding="utf-8")
+    output.write_text(render(organisation, discovery, mapping, seconds, mail_seconds), encoding="utf-8")
     print(f"wrote {city_model.display_path(output)}: {len(mapping.matched)} accounts matched, "
           f"{len(mapping.held)} held, {len(shares)} shares")
     return 0

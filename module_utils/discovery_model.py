@@ -171,13 +171,36 @@ FILE_SERVER = Record({
     "problems": PROBLEMS,
 }, optional=["netbios_name", "os_version", "shares", "users", "groups", "seconds", "problems"])
 
+MAX_FOLDER_NAME_LENGTH = 255   # a folder's path in a mailbox, decoded
+FOLDER = Record({
+    "name": leaf(bounded(MAX_FOLDER_NAME_LENGTH)),
+    "messages": leaf(whole_number(0, MAX_COUNT)),
+    "bytes": leaf(whole_number(0, MAX_COUNT)),
+})
+MAILBOX = Record({
+    "account": leaf(bounded(MAX_ACCOUNT_NAME_LENGTH)),
+    "folders": list_of_at_most(FOLDER),
+    "messages": leaf(whole_number(0, MAX_COUNT)),
+    "bytes": leaf(whole_number(0, MAX_COUNT)),
+    "oldest": leaf(bounded(10)),     # YYYY-MM-DD of the oldest arrival
+    "newest": leaf(bounded(10)),
+}, optional=["folders", "messages", "bytes", "oldest", "newest"])
+MAIL_SERVER = Record({
+    "name": leaf(city_model.hostname),        # declared in the organisation file
+    "address": leaf(city_model.ip_address),   # declared
+    "mailboxes": list_of_at_most(MAILBOX),
+    "seconds": leaf(seconds),
+    "problems": PROBLEMS,
+}, optional=["mailboxes", "seconds", "problems"])
+
 DISCOVERY = Record({
     "organisation": leaf(city_model.identifier),
     "switches": list_of_at_most(SWITCH),
     "pcs": list_of_at_most(PC),
     "file_servers": list_of_at_most(FILE_SERVER),
+    "mail_servers": list_of_at_most(MAIL_SERVER),
     "discrepancies": PROBLEMS,
-}, optional=["switches", "pcs", "file_servers", "discrepancies"])
+}, optional=["switches", "pcs", "file_servers", "mail_servers", "discrepancies"])
 
 
 def checked(schema: Record, raw: dict[str, Any], label: str) -> dict[str, Any]:
@@ -211,7 +234,7 @@ def load_discovery(path: Path | str, city: city_model.City) -> dict[str, Any]:
         else:
             declared = {device["name"] for device in organisation.get("legacy_servers", [])}
             registered = {w.hostname for w in city.workstations if w.organisation == organisation["id"]}
-            for kind in ("switches", "file_servers"):
+            for kind in ("switches", "file_servers", "mail_servers"):
                 for index, device in enumerate(record.get(kind, [])):
                     if device.get("name") not in declared:
                         report(f"{kind}[{index}].name", f"{device.get('name')} is not a legacy device of "

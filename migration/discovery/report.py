@@ -44,7 +44,8 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_m
     lines += table(["Site", "Name", "Network", "CIDR"],
                    [[s["id"], s["name"], s["network"], s["cidr"]] for s in organisation["sites"]])
     lines += ["## Old servers and devices (organisation file)", ""]
-    found = {device["name"] for kind in ("switches", "file_servers") for device in discovery.get(kind, [])}
+    found = {device["name"] for kind in ("switches", "file_servers", "mail_servers")
+             for device in discovery.get(kind, [])}
     lines += table(["Name", "Role", "OS", "Fate", "Site", "Address", "Discovered"],
                    [[d["name"], d["role"], d["os"], d["fate"], d["site"], d["address"],
                      "yes" if d["name"] in found else "no"] for d in organisation.get("legacy_servers", [])])
@@ -52,10 +53,12 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_m
         lines += switch_section(switch)
     for server in discovery.get("file_servers", []):
         lines += file_server_section(server)
+    for server in discovery.get("mail_servers", []):
+        lines += mail_server_section(server)
     lines += pcs_section(discovery.get("pcs", []))
     lines += ["## Discrepancies with the city data", ""]
     lines += [f"- {md(text)}" for text in discovery.get("discrepancies", [])] or ["None found.", ""]
-    refused = [(device["name"], problem) for kind in ("switches", "file_servers", "pcs")
+    refused = [(device["name"], problem) for kind in ("switches", "file_servers", "mail_servers", "pcs")
                for device in discovery.get(kind, []) for problem in device.get("problems", [])]
     lines += ["", "## Values refused from devices", ""]
     lines += [f"- {md(problem)}" for _name, problem in refused] or ["None."]
@@ -97,6 +100,19 @@ def file_server_section(server: dict[str, Any]) -> list[str]:
     lines += ["### Local groups", ""]
     lines += table(["Group", "Members"],
                    [[group["name"], len(group.get("members", []))] for group in server.get("groups", [])])
+    return lines
+
+
+def mail_server_section(server: dict[str, Any]) -> list[str]:
+    mailboxes = server.get("mailboxes", [])
+    lines = [f"## Mail server {md(server['name'])} ({md(server['address'])})", "",
+             f"{len(mailboxes)} mailboxes opened, {sum(m.get('messages', 0) for m in mailboxes)} messages, "
+             f"{sum(m.get('bytes', 0) for m in mailboxes)} bytes"
+             + (f", read in {server['seconds']:.1f} s" if "seconds" in server else "") + ".", ""]
+    columns = ["Account", "Folders", "Messages", "Bytes", "Oldest", "Newest"]
+    lines += table(columns, [[m["account"], len(m.get("folders", [])), m.get("messages", "?"),
+                              m.get("bytes", "?"), m.get("oldest", ""), m.get("newest", "")]
+                             for m in sorted(mailboxes, key=lambda m: -m.get("bytes", 0))])
     return lines
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -87,3 +88,25 @@ def test_a_missing_discovery_is_a_clear_error_and_no_plan(tmp_path, capsys):
 def test_an_employee_id_is_read_from_the_old_description(description, employee_id):
     account = accounts.old_account("sod-fs01", {"name": "x", "description": description})
     assert account.employee_id == employee_id
+
+
+def test_the_mailboxes_go_to_their_accounts_people_and_held_accounts_mail_stays(discovery_dir):
+    directory, by_id, _ = discovery_dir
+    city = city_model.load_city(DATA, register=False)
+    discovery = yaml.safe_load((directory / "sodermalm.yml").read_text(encoding="utf-8"))
+    boxes = [{"account": "X1", "messages": 3000, "bytes": 9_000_000_000},  # the old server ignores case
+             {"account": "konsult1", "messages": 10, "bytes": 1000},
+             {"account": "okand", "messages": 1, "bytes": 10}]
+    store.write_discovery(directory, "sodermalm", city, file_servers=discovery["file_servers"],
+                          mail_servers=[{"name": "sod-ex01", "address": "10.18.0.13", "mailboxes": boxes}])
+    code, text = run_plan(directory, "--bytes-per-second", "10000000", "--files-per-second", "4",
+                          "--messages-per-second", "1")
+    assert code == 0
+    people = personnel.load_people([PERSONNEL], city.organisations)
+    usernames = {person["employee_id"]: person["username"] for person in people}
+    assert f"| sod-ex01 | X1 | {usernames[by_id['employee_id']]} | 3000 | 9000000000 |" in text
+    assert "| sod-ex01 | konsult1 | held: no person of sodermalm is named 'Konsult Ett' | 10 | 1000 |" in text
+    assert "| sod-ex01 | okand | held: no old account of that name on the old file servers | 1 | 10 |" in text
+    assert "To move: 1 mailboxes, 3000 messages, 9000000000 bytes. Held: 2" in text
+    # 9 GB at 10 MB/s is 15 minutes; 3,000 messages at 1 per second are 50: the slower counts.
+    assert "About 50 min for the mail" in text
