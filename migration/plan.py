@@ -71,37 +71,39 @@ def mailbox_owner(mapping: accounts.AccountMap, account: str) -> str:
     return "held: no old account of that name on the old file servers"
 
 
-def mail_section(discovery: dict[str, Any], mapping: accounts.AccountMap) -> list[str]:
-    servers = discovery.get("mail_servers", [])
-    if not servers:
+# (mail server, mailbox, who it becomes or why it is held)
+Mailboxes = list[tuple[str, dict[str, Any], str]]
+
+
+def mailboxes(discovery: dict[str, Any], mapping: accounts.AccountMap) -> Mailboxes:
+    """Every old mailbox, sorted by account within its server."""
+    return [(server["name"], box, mailbox_owner(mapping, box["account"]))
+            for server in discovery.get("mail_servers", [])
+            for box in sorted(server.get("mailboxes", []), key=lambda box: box["account"].casefold())]
+
+
+def mail_to_move(boxes: Mailboxes) -> tuple[int, int]:
+    """(messages, bytes) of the mailboxes whose account becomes a person."""
+    moving = [box for _, box, owner in boxes if not owner.startswith("held: ")]
+    return sum(box.get("messages", 0) for box in moving), sum(box.get("bytes", 0) for box in moving)
+
+
+def mail_section(boxes: Mailboxes) -> list[str]:
+    if not boxes:
         return []
-    rows, held, messages, size = [], 0, 0, 0
-    for server in servers:
-        for box in sorted(server.get("mailboxes", []), key=lambda box: box["account"].casefold()):
-            owner = mailbox_owner(mapping, box["account"])
-            if owner.startswith("held: "):
-                held += 1
-            else:
-                messages += box.get("messages", 0)
-                size += box.get("bytes", 0)
-            rows.append([server["name"], box["account"], owner, box.get("messages", "?"),
-                         box.get("bytes", "?")])
+    messages, size = mail_to_move(boxes)
+    held = sum(owner.startswith("held: ") for _, _, owner in boxes)
     lines = ["## Mail", ""]
-    lines += table(["Server", "Old mailbox", "Becomes", "Messages", "Bytes"], rows)
-    lines += [f"To move: {len(rows) - held} mailboxes, {messages} messages, {size} bytes. Held: {held} "
+    lines += table(["Server", "Old mailbox", "Becomes", "Messages", "Bytes"],
+                   [[server, box["account"], owner, box.get("messages", "?"), box.get("bytes", "?")]
+                    for server, box, owner in boxes])
+    lines += [f"To move: {len(boxes) - held} mailboxes, {messages} messages, {size} bytes. Held: {held} "
               "(their mail stays on the old server until a person decides).", ""]
     return lines
 
 
-def mail_to_move(discovery: dict[str, Any], mapping: accounts.AccountMap) -> tuple[int, int]:
-    """(messages, bytes) of the mailboxes whose account becomes a person."""
-    boxes = [box for server in discovery.get("mail_servers", []) for box in server.get("mailboxes", [])
-             if not mailbox_owner(mapping, box["account"]).startswith("held: ")]
-    return sum(box.get("messages", 0) for box in boxes), sum(box.get("bytes", 0) for box in boxes)
-
-
 def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
-           seconds: float | None, mail_seconds: float | None = None) -> str:
+           seconds: float | None, boxes: Mailboxes | None = None, mail_seconds: float | None = None) -> str:
     lines = [f"# Plan: moving {md(organisation['name'])} ({md(organisation['code'])})", "",
              "Nothing moves until this plan is accepted on the wave's change ticket.", "",
              f"## People: {len(mapping.matched)} old accounts matched, {len(mapping.held)} held", ""]
@@ -122,7 +124,7 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: acc
                          share.get("refused_names", "?")])
     lines += table(["Server", "Share", "Files", "Bytes", "Names to rename"], rows)
     lines += [f"In all {total_files} files, {total_bytes} bytes.", ""]
-    lines += mail_section(discovery, mapping)
+    lines += mail_section(boxes or [])
     lines += ["## Time", ""]
     lines += [f"About {duration(seconds)} for the files at the measured throughput." if seconds is not None
               else "No estimate: give the throughput measured on the committee's network.", ""]
@@ -166,11 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     shares = [s for server in discovery.get("file_servers", []) for s in server.get("shares", [])]
     seconds = estimate(sum(s.get("bytes", 0) for s in shares), sum(s.get("files", 0) for s in shares),
                        args.bytes_per_second, args.files_per_second)
-    mail_messages, mail_bytes = mail_to_move(discovery, mapping)
+    boxes = mailboxes(discovery, mapping)
+    mail_messages, mail_bytes = mail_to_move(boxes)
     mail_seconds = (estimate(mail_bytes, mail_messages, args.bytes_per_second, args.messages_per_second)
                     if discovery.get("mail_servers") else None)
     output = args.output or directory / f"{organisation['id']}-plan.md"
-    output.write_text(render(organisation, discovery, mapping, seconds, mail_seconds), encoding="utf-8")
+    text = render(organisation, discovery, mapping, seconds, boxes, mail_seconds)
+    output.write_text(text, encoding="utf-8")
     print(f"wrote {city_model.display_path(output)}: {len(mapping.matched)} accounts matched, "
           f"{len(mapping.held)} held, {len(shares)} shares")
     return 0
