@@ -193,6 +193,9 @@ MAIL_SERVER = Record({
     "problems": PROBLEMS,
 }, optional=["mailboxes", "seconds", "problems"])
 
+# The kinds of device in a discovery file that the organisation file declares as legacy_servers.
+LEGACY_DEVICE_KINDS = ("switches", "file_servers", "mail_servers")
+
 DISCOVERY = Record({
     "organisation": leaf(city_model.identifier),
     "switches": list_of_at_most(SWITCH),
@@ -234,7 +237,7 @@ def load_discovery(path: Path | str, city: city_model.City) -> dict[str, Any]:
         else:
             declared = {device["name"] for device in organisation.get("legacy_servers", [])}
             registered = {w.hostname for w in city.workstations if w.organisation == organisation["id"]}
-            for kind in ("switches", "file_servers", "mail_servers"):
+            for kind in LEGACY_DEVICE_KINDS:
                 for index, device in enumerate(record.get(kind, [])):
                     if device.get("name") not in declared:
                         report(f"{kind}[{index}].name", f"{device.get('name')} is not a legacy device of "

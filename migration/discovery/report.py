@@ -18,6 +18,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
 
 import city_model
+import discovery_model
 
 # What could open a link, an HTML tag, code or emphasis, or end a table cell.
 _MARKDOWN = re.compile(r"([\\`*\[\]<>|~])")
@@ -44,7 +45,7 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_m
     lines += table(["Site", "Name", "Network", "CIDR"],
                    [[s["id"], s["name"], s["network"], s["cidr"]] for s in organisation["sites"]])
     lines += ["## Old servers and devices (organisation file)", ""]
-    found = {device["name"] for kind in ("switches", "file_servers", "mail_servers")
+    found = {device["name"] for kind in discovery_model.LEGACY_DEVICE_KINDS
              for device in discovery.get(kind, [])}
     lines += table(["Name", "Role", "OS", "Fate", "Site", "Address", "Discovered"],
                    [[d["name"], d["role"], d["os"], d["fate"], d["site"], d["address"],
@@ -58,7 +59,7 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_m
     lines += pcs_section(discovery.get("pcs", []))
     lines += ["## Discrepancies with the city data", ""]
     lines += [f"- {md(text)}" for text in discovery.get("discrepancies", [])] or ["None found.", ""]
-    refused = [(device["name"], problem) for kind in ("switches", "file_servers", "mail_servers", "pcs")
+    refused = [(device["name"], problem) for kind in (*discovery_model.LEGACY_DEVICE_KINDS, "pcs")
                for device in discovery.get(kind, []) for problem in device.get("problems", [])]
     lines += ["", "## Values refused from devices", ""]
     lines += [f"- {md(problem)}" for _name, problem in refused] or ["None."]
