@@ -30,7 +30,7 @@ export PATH                     := $(CURDIR)/$(BIN):$(PATH)
 
 REGISTER := inventory/stockholm/data/register/.generated
 
-.PHONY: help setup packages venv register image check-podman lab lab-up converge summary lab-down \
+.PHONY: help setup packages venv register image check-podman lab lab-up converge legacy summary lab-down \
         validate lint unit molecule e2e test bench workstation-image workstation-images
 
 help:
@@ -74,13 +74,17 @@ check-podman: image
 	@lab/check-podman $(BASE_IMAGE)
 
 ## The lab --------------------------------------------------------------------
-lab: setup check-podman lab-up converge summary
+lab: setup check-podman lab-up converge legacy summary
 
 lab-up:
 	$(BIN)/ansible-playbook playbooks/lab/up.yml
 
 converge:
 	$(BIN)/ansible-playbook playbooks/site.yml
+
+# The old servers of the committee the lab moves (inventory/lab: legacy_hosts).
+legacy:
+	$(BIN)/ansible-playbook playbooks/lab/legacy.yml
 
 summary:
 	@$(BIN)/python lab/summary
@@ -127,7 +131,7 @@ E2E_SUBNET ?= 10.89.200.0/24
 # A lab of that name left by an interrupted run, or by another checkout, is removed first.
 e2e: setup check-podman
 	$(MAKE) --no-print-directory lab-down LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
-	$(MAKE) --no-print-directory lab-up converge LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
+	$(MAKE) --no-print-directory lab-up converge legacy LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET)
 	LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_LAB_PREFIX=$(E2E_PREFIX) GEMENSAM_SERVICE_NETWORK=$(E2E_SUBNET) \
 	  $(BIN)/pytest -q --durations=15 tests/e2e && status=0 || status=$$?; \
 	$(MAKE) --no-print-directory lab-down LAB_PREFIX=$(E2E_PREFIX) LAB_SUBNET=$(E2E_SUBNET); exit $$status

@@ -58,14 +58,19 @@ def reachable(organisation: dict, role: str, secret: Path | None, option: str):
         yield device
 
 
-def checked_mail_options(arguments: argparse.Namespace) -> list[str]:
-    """The accounts of --mail-accounts-file (empty without it), after checking them and
-    --mail-server-login; raises ValueError naming the option or the file's line."""
-    login = arguments.mail_server_login
+def checked_login(login: str) -> str:
+    """--mail-server-login, or ValueError naming it."""
     if login.count("{account}") != 1 or set("{}") & set(login.replace("{account}", "")) \
             or not mail_server.printable_name(login.replace("{account}", "a")):
         raise ValueError("--mail-server-login: expected printable text with one {account} and no other "
                          f"braces, got {city_model.excerpt(login)}")
+    return login
+
+
+def checked_mail_options(arguments: argparse.Namespace) -> list[str]:
+    """The accounts of --mail-accounts-file (empty without it), after checking them and
+    --mail-server-login; raises ValueError naming the option or the file's line."""
+    checked_login(arguments.mail_server_login)
     if not arguments.mail_accounts_file:
         return []
     accounts = []

@@ -36,7 +36,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 import city_model
 
-STATES = ("started", "done", "failed")
+# held: not moved, by decision (an old account without a person), with the reason.
+STATES = ("started", "done", "failed", "held")
 STEP = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 RUN = re.compile(r"[0-9]{8}T[0-9]{6}Z(?:-[a-z0-9]{1,16})?\Z")
 MAX_ITEM_LENGTH = 512      # a server and a share or a mailbox: "sod-fs01/Äldreomsorg"

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,28 @@ def mail_to_move(boxes: Mailboxes) -> tuple[int, int]:
     """(messages, bytes) of the mailboxes whose account becomes a person."""
     moving = [box for _, box, owner in boxes if not owner.startswith("held: ")]
     return sum(box.get("messages", 0) for box in moving), sum(box.get("bytes", 0) for box in moving)
+
+
+def decisions(organisation: dict[str, Any], mapping: accounts.AccountMap, boxes: Mailboxes) -> dict[str, Any]:
+    """What the plan decides, for the moves to follow (migration/move.py): each old account's
+    person or why it is held, and each old mailbox's new owner or why its mail stays."""
+    return {
+        "organisation": organisation["id"],
+        "accounts": [{"server": m.account.server, "account": m.account.name, "user": m.username,
+                      "rule": m.rule} for m in mapping.matched],
+        "held_accounts": [{"server": h.account.server, "account": h.account.name, "reason": h.reason}
+                          for h in mapping.held],
+        "mailboxes": [{"server": server, "account": box["account"], "user": owner}
+                      for server, box, owner in boxes if not owner.startswith("held: ")],
+        "held_mailboxes": [{"server": server, "account": box["account"],
+                            "reason": owner.removeprefix("held: ")}
+                           for server, box, owner in boxes if owner.startswith("held: ")],
+    }
+
+
+def decisions_json(decided: dict[str, Any]) -> bytes:
+    """The plan's decisions as written to <id>-plan.json; its SHA-256 is what a person accepts."""
+    return (json.dumps(decided, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
 def mail_section(boxes: Mailboxes) -> list[str]:
@@ -173,10 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     mail_seconds = (estimate(mail_bytes, mail_messages, args.bytes_per_second, args.messages_per_second)
                     if discovery.get("mail_servers") else None)
     output = args.output or directory / f"{organisation['id']}-plan.md"
+    decided = decisions_json(decisions(organisation, mapping, boxes))
+    accept = hashlib.sha256(decided).hexdigest()
     text = render(organisation, discovery, mapping, seconds, boxes, mail_seconds)
+    text += (f"\n## Accepting it\n\nThe decisions above are in `{output.with_suffix('.json').name}`, "
+             f"SHA-256 `{accept}`. The move runs only with\n`migration/move.py --organisation "
+             f"{organisation['id']} --accepted-plan {accept}`.\n")
     output.write_text(text, encoding="utf-8")
+    output.with_suffix(".json").write_bytes(decided)
     print(f"wrote {city_model.display_path(output)}: {len(mapping.matched)} accounts matched, "
           f"{len(mapping.held)} held, {len(shares)} shares")
+    print(f"accept it with: --accepted-plan {accept}")
     return 0
 
 

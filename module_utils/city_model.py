@@ -1559,6 +1559,54 @@ def select(city: City, organisations: list[str] | None = None, sites: list[str] 
                    workstations=[w for w in city.workstations if w.site in kept_sites])
 
 
+# The old servers the lab can stand in for (roles legacy_file_server, legacy_mail_server).
+LAB_LEGACY_ROLES = ("file", "mail")
+
+
+def lab_legacy_hosts(city: City, declared: Mapping[str, int] | None,
+                     source: str = "") -> list[dict[str, Any]]:
+    """The included organisations' legacy servers that the lab runs (the plugin's
+    `legacy_hosts`: name -> index in the one datacentre's network), each the organisation
+    file's record with its lab `address`, `organisation` and `datacentre_network`; its
+    declared `address` stays as `legacy_address`. CityDataError names every name that is no
+    included organisation's legacy server, a role with no stand-in, and a clashing address."""
+    if not declared:
+        return []
+    problems = Problems()
+    report = problems.reporter(source or "legacy_hosts")
+    servers = {server["name"]: (org_id, server) for org_id, org in city.organisations.items()
+               for server in org.get("legacy_servers", [])}
+    if len(city.datacentres) != 1:
+        report("legacy_hosts", "the lab's old servers need exactly one datacentre network to run in")
+        problems.raise_if_any()
+    network = next(iter(city.datacentres.values()))["network"]
+    taken = {host["address"]: host["name"] for host in city.service_hosts}
+    hosts = []
+    for name, index in declared.items():
+        where = f"legacy_hosts.{name}"
+        if name not in servers:
+            known = ", ".join(sorted(servers)) or "none"
+            report(where, f"not a legacy server of the included organisations (theirs: {known})")
+            continue
+        organisation_id, server = servers[name]
+        if server["role"] not in LAB_LEGACY_ROLES:
+            report(where, f"the lab has no stand-in for an old {server['role']} server "
+                          f"(it has: {', '.join(LAB_LEGACY_ROLES)})")
+            continue
+        if index > network.num_addresses - 2:
+            report(where, f"{index} is outside {network} ({network.num_addresses - 2} usable addresses)")
+            continue
+        address = network[index]
+        if address in taken:
+            report(where, f"{address} is already {taken[address]}'s address")
+            continue
+        taken[address] = name
+        hosts.append(dict(server, organisation=organisation_id, legacy_address=str(server["address"]),
+                          address=address, datacentre_network=network))
+    problems.raise_if_any()
+    return hosts
+
+
 def _keep_listed_sites(organisation: dict[str, Any], listed: set[str]) -> dict[str, Any]:
     own_listed = [site for site in organisation["sites"] if site["id"] in listed]
     if not own_listed:
@@ -1579,6 +1627,7 @@ class PluginConfig:
     service_network: str | None = None
     organisations: list[str] | None = None
     sites: list[str] | None = None
+    legacy_hosts: dict[str, int] | None = None
 
 
 def resolve_config_path(config_path: Path | str, value: str) -> Path:
@@ -1642,9 +1691,10 @@ PLUGIN_CONFIG = Record({
     "keyed_groups": list_of(KEYED_GROUP, empty=True),
     "use_extra_vars": leaf(ansible_boolean),
     "leading_separator": leaf(ansible_boolean),
+    "legacy_hosts": mapping_of(hostname, leaf(whole_number(1, MAX_HOST_INDEX))),
 }, optional=["data_dir", "organisations", "sites", "register", "servers", "service_hosts",
              "service_network", "strict", "compose", "groups", "keyed_groups", "use_extra_vars",
-             "leading_separator"])
+             "leading_separator", "legacy_hosts"])
 
 
 def read_plugin_options(config_path: Path | str) -> dict[str, Any]:
@@ -1683,6 +1733,7 @@ def read_plugin_config(config_path: Path | str,
         service_network=options.get("service_network") or environ.get(SERVICE_NETWORK_ENV) or None,
         organisations=options.get("organisations") or None,
         sites=options.get("sites") or None,
+        legacy_hosts=options.get("legacy_hosts") or None,
     )
 
 

@@ -88,6 +88,17 @@ options:
     description: The file declaring the datacentres and the consolidated service hosts.
     type: str
     default: data/service_hosts.yml
+  legacy_hosts:
+    description:
+      - The lab only. Old servers of the included organisations (their C(legacy_servers), by
+        name) that the lab runs as hosts, each with its index in the one datacentre's network.
+        What each is (role, OS, fate, site, declared address) comes from its organisation file.
+      - "They form the group C(legacy_servers), with children C(legacy_file_servers) and
+        C(legacy_mail_servers); not C(servers): no role of the common service touches them.
+        Variables: C(ansible_host) (the lab address), C(legacy_server) (the organisation file's
+        record, its C(address) as C(legacy_address)), C(organisation) and C(datacentre_network)."
+    type: dict
+    default: {}
   service_network:
     description:
       - A network that replaces the network of the one datacentre of O(service_hosts).
@@ -128,6 +139,8 @@ ORGANISATION_WORKSTATIONS_GROUP = "{}_workstations"
 # city_organisations is large; on `all`, `ansible-inventory --list` would copy it into the
 # hostvars of each of the 60,000 workstations. The service hosts that build from it have it.
 CITY_VARS_GROUP = "servers"
+LEGACY_SERVERS_GROUP = "legacy_servers"
+LEGACY_ROLE_GROUP = "legacy_{}_servers"
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):
@@ -144,7 +157,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             # keys and reads any text that is not a boolean word as false.
             city_model.read_plugin_options(path)
             self._read_config_data(path)
-            city = city_model.load_from_config(self._plugin_config(path))
+            config = self._plugin_config(path)
+            city = city_model.load_from_config(config)
+            legacy = city_model.lab_legacy_hosts(city, config.legacy_hosts, city_model.display_path(path))
         except city_model.CityDataError as error:
             raise AnsibleParserError(str(error)) from None
         # Only once the whole city is valid does anything enter the inventory.
@@ -153,6 +168,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         if self.get_option("servers"):
             servers = self._add_service_hosts(city)
             self._add_city_vars(city)
+            self._add_legacy_hosts(legacy)
         workstations = self._add_workstations(city)
         self._apply_constructed(servers + workstations)
 
@@ -169,6 +185,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             service_network=str(service_network) if service_network else None,
             organisations=[str(o) for o in self.get_option("organisations")] or None,
             sites=[str(s) for s in self.get_option("sites")] or None,
+            legacy_hosts={str(k): int(v) for k, v in self.get_option("legacy_hosts").items()} or None,
         )
 
     def _add_groups(self, city):
@@ -225,6 +242,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             inventory.set_variable(name, "city_package_mirror_url", mirrors[name])
             names.append(name)
         return names
+
+    def _add_legacy_hosts(self, hosts):
+        inventory = self.inventory
+        inventory.add_group(LEGACY_SERVERS_GROUP)
+        for role in city_model.LAB_LEGACY_ROLES:
+            inventory.add_group(LEGACY_ROLE_GROUP.format(role))
+            inventory.add_child(LEGACY_SERVERS_GROUP, LEGACY_ROLE_GROUP.format(role))
+        for host in hosts:
+            name = host["name"]
+            inventory.add_host(name, group=LEGACY_ROLE_GROUP.format(host["role"]))
+            inventory.set_variable(name, "ansible_host", str(host["address"]))
+            inventory.set_variable(name, "organisation", host["organisation"])
+            inventory.set_variable(name, "datacentre_network", str(host["datacentre_network"]))
+            inventory.set_variable(name, "legacy_server", {
+                key: host[key] for key in ("name", "role", "os", "fate", "site", "legacy_address")})
 
     def _add_workstations(self, city):
         add_host = self.inventory.add_host

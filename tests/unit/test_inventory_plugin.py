@@ -246,7 +246,8 @@ def test_production_is_a_servers_source_and_a_workstations_source_of_the_same_da
 def test_lab_follows_the_service_network_setting():
     listed = inventory_list(REPO / "inventory/lab", env={"GEMENSAM_SERVICE_NETWORK": "10.77.0.0/24"})
     hostvars = listed["_meta"]["hostvars"]
-    assert set(hostvars) == {"dc1", "dc2", "fs1", "print1", "mail1", "app1", "desk1", "log1", "mirror1"}
+    servers = {"dc1", "dc2", "fs1", "print1", "mail1", "app1", "desk1", "log1", "mirror1"}
+    assert set(hostvars) == servers | {"sod-fs01", "sod-ex01"}
     assert (hostvars["dc1"]["ansible_host"], hostvars["log1"]["ansible_host"]) == ("10.77.0.11", "10.77.0.71")
     # The apt proxy moves with the lab: the mirror's address on the lab's own subnet.
     assert hostvars["dc1"]["city_package_mirror_url"] == "http://10.77.0.81:3142"
@@ -256,9 +257,49 @@ def test_lab_follows_the_service_network_setting():
     assert hosts_of(listed, "servicedesk_servers") == {"desk1"}
     assert hosts_of(listed, "log_servers") == {"log1"}
     assert hosts_of(listed, "mirror_servers") == {"mirror1"}
-    assert hosts_of(listed, "sodermalm") == set(hostvars)
+    assert hosts_of(listed, "sodermalm") == servers
+    # Södermalm's old servers, as its organisation file declares them, on the lab's subnet.
+    assert hosts_of(listed, "legacy_file_servers") == {"sod-fs01"}
+    assert hosts_of(listed, "legacy_mail_servers") == {"sod-ex01"}
+    assert hostvars["sod-ex01"]["ansible_host"] == "10.77.0.113"
+    assert hostvars["sod-ex01"]["legacy_server"] == {
+        "name": "sod-ex01", "role": "mail", "os": "Windows Server 2003 (Exchange Server 2003)",
+        "fate": "retire", "site": "sod_rosenlund", "legacy_address": "10.18.0.13"}
     assert children_of(listed, "utbildning_workstations") == {
         "site_utb_hantverkargatan", "site_utb_sodermalmsskolan", "site_utb_katarina_norra"}
+
+
+def test_legacy_hosts_are_the_organisation_files_old_servers(city):
+    city.write_config({"plugin": "city", "legacy_hosts": {"sod-fs01": 200}})
+    listed = inventory_list(city.config)
+    assert hosts_of(listed, "legacy_file_servers") == {"sod-fs01"}
+    assert "sod-fs01" not in listed["servers"].get("hosts", [])
+    variables = listed["_meta"]["hostvars"]["sod-fs01"]
+    assert variables["legacy_server"]["os"] == "Novell NetWare 6.5"
+    assert variables["organisation"] == "sodermalm"
+
+
+@pytest.mark.parametrize(("legacy_hosts", "expected"), [
+    ({"sod-xx01": 200},
+     "legacy_hosts.sod-xx01: not a legacy server of the included organisations (theirs: sod-fs01)"),
+    ({"sod-fs01": 267}, "legacy_hosts.sod-fs01: 10.0.1.11 is already dc1's address"),
+    ({"sod-fs01": 70000}, "legacy_hosts.sod-fs01: 70000 is outside 10.0.0.0/16"),
+    ({"sod-fs01": "200"}, "legacy_hosts.sod-fs01: expected an integer, got string"),
+    ({"sod_fs01": 200}, "legacy_hosts.sod_fs01: key: 'sod_fs01' is not a valid host name"),
+])
+def test_legacy_hosts_refused_with_the_key(city, legacy_hosts, expected):
+    city.write_config({"plugin": "city", "legacy_hosts": legacy_hosts})
+    result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
+    assert result.returncode != 0
+    assert expected in result.stderr
+
+
+def test_a_legacy_host_without_a_stand_in_is_refused(city):
+    city.edit_yaml("organisations/sodermalm.yml", lambda o: o["legacy_servers"][0].update(role="print"))
+    city.write_config({"plugin": "city", "legacy_hosts": {"sod-fs01": 200}})
+    result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
+    assert "legacy_hosts.sod-fs01: the lab has no stand-in for an old print server (it has: file, mail)" \
+        in result.stderr
 
 
 def test_verify_file_accepts_city_configs_only(tmp_path):

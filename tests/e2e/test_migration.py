@@ -1,0 +1,243 @@
+"""Moving Södermalm's mail, as an operator does it and as its people see it afterwards.
+
+The lab runs Södermalm's old servers (inventory/lab: legacy_hosts): sod-fs01 (Samba, SMB1)
+and sod-ex01 (IMAP, 20,000 messages). The operator discovers them from this machine,
+writes the plan, accepts its hash and moves the mail with migration/move.py, which runs
+dsync on mail1 through pyinfra. The first run is killed with SIGKILL half-way; the next
+completes it. A person then logs in over IMAPS with their new account and finds their old
+mail in the same folders with the same dates, each message once. A message that reached
+the old server after the move arrives with the cut-over run, and only it is copied.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import PERSONNEL, REPO, wait_for
+
+CLIENT = "dc2"   # the person's machine: trusts the city CA, resolves the lab's names
+PYTHON = str(REPO / ".venv/bin/python")
+
+
+def secret(lab, name):
+    return (lab.state_dir / "secrets" / name).read_text(encoding="utf-8").split()[0]
+
+
+class Operator:
+    """The migration's commands, run from this machine as an operator runs them."""
+
+    def __init__(self, lab, directory):
+        self.lab, self.directory = lab, directory
+        self.ledger_dir = directory / "ledger"
+        self.mail_password = directory / "mail-password"
+        self.mail_password.write_text(secret(lab, "legacy-sod-ex01-migrering") + "\n", encoding="utf-8")
+        self.mail_password.chmod(0o600)
+        self.accepted = ""
+
+    def command(self, script, *arguments):
+        return [PYTHON, str(REPO / "migration" / script), "--organisation", "sodermalm", *arguments]
+
+    def run(self, script, *arguments, timeout=900):
+        return subprocess.run(self.command(script, *arguments), cwd=REPO, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def discover(self):
+        auth = self.directory / "fs-auth"
+        password = secret(self.lab, "legacy-sod-fs01-administrator")
+        auth.write_text(f"username = Administrator\npassword = {password}\n", encoding="utf-8")
+        auth.chmod(0o600)
+        return self.run("discover.py", "--output-dir", str(self.directory),
+                        "--file-server-auth-file", str(auth),
+                        "--file-server-host", f"sod-fs01={self.lab.address('sod-fs01')}",
+                        "--mail-server-password-file", str(self.mail_password),
+                        "--mail-server-host", f"sod-ex01={self.lab.address('sod-ex01')}")
+
+    def plan(self):
+        result = self.run("plan.py", "--discovery-dir", str(self.directory),
+                          "--personnel", str(PERSONNEL / "sodermalm.csv"))
+        found = re.search(r"--accepted-plan ([0-9a-f]{64})", result.stdout)
+        self.accepted = found.group(1) if found else ""
+        return result
+
+    def move_arguments(self, *extra, old_server=None):
+        return ["--accepted-plan", self.accepted, "--discovery-dir", str(self.directory),
+                "--inventory", "inventory/lab", "--ssh-config", str(self.lab.state_dir / "ssh_config"),
+                "--mail-server-password-file", str(self.mail_password),
+                "--mail-server-host", f"sod-ex01={old_server or self.lab.address('sod-ex01')}",
+                "--ledger-dir", str(self.ledger_dir), *extra]
+
+    def move(self, *extra, old_server=None):
+        return self.run("move.py", *self.move_arguments(*extra, old_server=old_server))
+
+    def ledger(self):
+        path = self.ledger_dir / "sodermalm.jsonl"
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def last_states(entries, step="mail"):
+    last = {}
+    for entry in entries:
+        if entry["step"] == step:
+            last[entry["item"]] = entry
+    return last
+
+
+@pytest.fixture(scope="module")
+def operator(lab, tmp_path_factory):
+    operator = Operator(lab, tmp_path_factory.mktemp("migration"))
+    discovered = operator.discover()
+    assert discovered.returncode == 0, discovered.stdout + discovered.stderr
+    planned = operator.plan()
+    assert planned.returncode == 0 and operator.accepted, planned.stdout + planned.stderr
+    return operator
+
+
+@pytest.fixture(scope="module")
+def decided(operator):
+    return json.loads((operator.directory / "sodermalm-plan.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def killed_then_moved(lab, operator, decided):
+    """The first move, killed with SIGKILL once 5 mailboxes are done; then the re-run."""
+    killed = subprocess.Popen(operator.command("move.py", *operator.move_arguments()), cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    ledger_file = operator.ledger_dir / "sodermalm.jsonl"
+
+    def five_done():
+        if killed.poll() is not None:
+            return True
+        return ledger_file.exists() and ledger_file.read_text(encoding="utf-8").count('"state": "done"') >= 5
+
+    assert wait_for(five_done, timeout=600, interval=0.2)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    at_kill = operator.ledger()
+    rerun = operator.move()
+    return killed.returncode, at_kill, rerun
+
+
+def test_the_plan_holds_the_old_accounts_without_a_person(decided):
+    held = {entry["account"] for entry in decided["held_accounts"]}
+    assert held, "the stand-in has old accounts with no person (consultants, temporary staff)"
+    assert len(decided["mailboxes"]) >= 40
+
+
+def test_a_run_killed_half_way_is_completed_by_the_next(operator, decided, killed_then_moved):
+    returncode, at_kill, rerun = killed_then_moved
+    assert returncode == -signal.SIGKILL, "the first run ended before it was killed: nothing was tested"
+    done_at_kill = {item for item, entry in last_states(at_kill).items() if entry["state"] == "done"}
+    assert 5 <= len(done_at_kill) < len(decided["mailboxes"])
+    assert rerun.returncode == 0, rerun.stderr
+    last = last_states(operator.ledger())
+    moving = {f"{box['server']}/{box['account']}" for box in decided["mailboxes"]}
+    assert {item for item in moving if last[item]["state"] == "done"} == moving
+    # The re-run skipped the mailboxes done before the kill and moved the rest.
+    rerun_run = operator.ledger()[-1]["run"]
+    redone = {e["item"] for e in operator.ledger() if e["run"] == rerun_run and e["state"] == "done"}
+    assert redone == moving - done_at_kill
+
+
+def test_the_ledger_and_the_ticket_list_the_held_accounts(operator, decided, killed_then_moved):
+    held = {f"{e['server']}/{e['account']}" for e in decided["held_accounts"]}
+    people = last_states(operator.ledger(), "people")
+    assert {item for item, e in people.items() if e["state"] == "held"} == held
+    tickets = sorted(operator.ledger_dir.glob("sodermalm-*.ticket.txt"))
+    comment = tickets[-1].read_text(encoding="utf-8")
+    assert comment.startswith("Flytt av Södermalms stadsdelsnämnd")
+    for item in held:
+        assert f"- people {item}: held" in comment
+
+
+READ_MAILBOX = """
+import imaplib, json, ssl, sys
+password = sys.stdin.readline().rstrip("\\n")
+user, host = sys.argv[1:3]
+found = []
+with imaplib.IMAP4_SSL(host, 993, ssl_context=ssl.create_default_context()) as imap:
+    imap.login(user, password)
+    _, folders = imap.list()
+    for line in folders:
+        name = line.decode().rsplit(' "/" ', 1)[1].strip('"')
+        _, count = imap.select('"' + name + '"', readonly=True)
+        if count[0] == b"0":
+            continue
+        _, data = imap.fetch("1:*", "(INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        for part in data:
+            if isinstance(part, tuple):
+                date = imaplib.Internaldate2tuple(part[0])
+                message_id = part[1].decode().split(":", 1)[1].strip() if b":" in part[1] else ""
+                found.append([name, message_id, int(__import__("time").mktime(date))])
+print(json.dumps(found))
+"""
+
+
+def read_mailbox(lab, user, password):
+    host = f"mail1.{lab.hostvars['mail1']['baseline_domain']}"
+    result = lab.ssh(CLIENT, f"python3 -c {shlex.quote(READ_MAILBOX)} {shlex.quote(user)} {host}",
+                     check=False, stdin=password + "\n")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def old_mailbox(lab, account):
+    """What the old server held for an account, as the stand-in's bundle records it."""
+    described = json.loads((lab.state_dir / "legacy/sod-ex01.json").read_text(encoding="utf-8"))
+    box = next(b for b in described["mailboxes"] if b["account"] == account)
+    return [[m["folder"], m["message_id"], m["date"]] for m in box["messages"]]
+
+
+@pytest.fixture(scope="module")
+def person(lab, decided, passwords, killed_then_moved):
+    """The moved person with the most old mail, of those the lab's directory has a password for."""
+    with_password = [box for box in decided["mailboxes"] if box["user"] in passwords]
+    return max(with_password, key=lambda box: (len(old_mailbox(lab, box["account"])), box["account"]))
+
+
+def test_a_person_finds_their_old_mail_in_the_same_folders_with_the_same_dates(lab, passwords, person):
+    old = old_mailbox(lab, person["account"])
+    assert {folder for folder, _, _ in old} >= {"INBOX", "Inkorg/Projekt"}, "too little old mail to test with"
+    new = read_mailbox(lab, person["user"], passwords[person["user"]])
+    # Each old message once, in its folder, with its arrival date to the second.
+    old_messages = {(folder, message_id) for folder, message_id, _ in old}
+    moved = [message for message in new if (message[0], message[1]) in old_messages]
+    assert sorted(moved) == sorted(old)
+
+
+def test_the_cut_over_copies_only_what_arrived_since(lab, operator, passwords, person):
+    message_id = f"<cutover.{time.time_ns()}@sod-ex01.sod.stockholm.se>"
+    arrived = email.utils.formatdate(localtime=False)
+    text = (f"From: Registrator <registrator@sod.stockholm.se>\nTo: {person['account']}@sod.stockholm.se\n"
+            "Subject: =?utf-8?q?Sista_brevet_f=C3=B6re_flytten?=\n"
+            f"Date: {arrived}\nMessage-ID: {message_id}\n\n"
+            "Hej! Det här kom efter den första flytten.\n")
+    maildir = f"/srv/gamla-post/{person['account']}/Maildir/new/{time.time_ns()}.cutover.sod-ex01"
+    lab.ssh("sod-ex01", f"sudo -u vmail tee {shlex.quote(maildir)} >/dev/null", stdin=text)
+    result = operator.move("--cut-over")
+    assert result.returncode == 0, result.stderr
+    run = operator.ledger()[-1]["run"]
+    cut_over = [e for e in operator.ledger() if e["run"] == run and e["state"] == "done"]
+    copied = {e["item"]: e["counts"].get("copied", 0) for e in cut_over}
+    assert copied.pop(f"sod-ex01/{person['account']}") == 1
+    assert set(copied.values()) == {0}
+    new = read_mailbox(lab, person["user"], passwords[person["user"]])
+    assert [m[0] for m in new if m[1] == message_id] == ["INBOX"]
+
+
+def test_an_unreachable_old_server_is_named_and_nothing_moved_is_undone(lab, operator, passwords, person):
+    before = read_mailbox(lab, person["user"], passwords[person["user"]])
+    nobody = lab.hostvars["mail1"]["datacentre_network"].rsplit(".", 1)[0] + ".254"
+    result = operator.move("--cut-over", old_server=nobody)
+    assert result.returncode == 1
+    assert "sod-ex01: the old server does not answer" in result.stderr
+    assert operator.ledger()[-1]["item"] == "sod-ex01" and operator.ledger()[-1]["state"] == "failed"
+    assert sorted(read_mailbox(lab, person["user"], passwords[person["user"]])) == sorted(before)
+
