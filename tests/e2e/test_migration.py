@@ -119,10 +119,10 @@ def killed_then_moved(lab, operator, decided):
 
     assert wait_for(five_done, timeout=600, interval=0.2)
     os.killpg(killed.pid, signal.SIGKILL)
-    killed.wait()
+    _, killed_stderr = killed.communicate()
     at_kill = operator.ledger()
     rerun = operator.move()
-    return killed.returncode, at_kill, rerun
+    return killed.returncode, killed_stderr.decode(errors="replace"), at_kill, rerun
 
 
 def test_the_plan_holds_the_old_accounts_without_a_person(decided):
@@ -132,11 +132,11 @@ def test_the_plan_holds_the_old_accounts_without_a_person(decided):
 
 
 def test_a_run_killed_half_way_is_completed_by_the_next(operator, decided, killed_then_moved):
-    returncode, at_kill, rerun = killed_then_moved
-    assert returncode == -signal.SIGKILL, "the first run ended before it was killed: nothing was tested"
+    returncode, killed_stderr, at_kill, rerun = killed_then_moved
+    assert returncode == -signal.SIGKILL, f"the first run ended before it was killed: {killed_stderr}"
     done_at_kill = {item for item, entry in last_states(at_kill).items() if entry["state"] == "done"}
     assert 5 <= len(done_at_kill) < len(decided["mailboxes"])
-    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     last = last_states(operator.ledger())
     moving = {f"{box['server']}/{box['account']}" for box in decided["mailboxes"]}
     assert {item for item in moving if last[item]["state"] == "done"} == moving
