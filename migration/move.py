@@ -4,7 +4,9 @@
     migration/move.py --organisation sodermalm --accepted-plan SHA256 \\
         --inventory inventory/lab --ssh-config .lab/gemensam/ssh_config \\
         --mail-server-password-file FILE [--mail-server-login '{account}*migrering'] \\
-        [--mail-server-host sod-ex01=10.89.0.113] [--ledger-dir DIR] [--cut-over]
+        [--mail-server-host sod-ex01=10.89.0.113] [--ledger-dir DIR] [--cut-over] \
+        [--change-ticket N --servicedesk-url https://desk1.<domain> --servicedesk-token-file FILE \
+         --servicedesk-ca FILE]
 
 Nothing moves without the plan a person read: `plan.py` writes `<id>-plan.json` beside the
 plan and prints its SHA-256, which is given here as --accepted-plan. A plan changed since
@@ -15,8 +17,9 @@ the mail (migration/move_mail.py), run on the mail server that serves the commit
 reached with pyinfra over SSH (migration/new_side.py). Every item is recorded in the
 committee's ledger (migration/ledger.py) as it starts and ends. A run skips the mailboxes
 its ledger has as done; --cut-over moves every mailbox again, which copies only what
-arrived since. At the end the run's summary for the wave's change ticket is printed and
-written beside the ledger.
+arrived since. At the end the run's summary is printed, written beside the ledger and, with
+--change-ticket, written on the wave's change ticket in the servicedesk as a comment (the
+ticket is checked to be a change, Ärendetyp Ändring, before anything moves).
 
 Exit status: 0 all moved and verified, 1 something not (named, and in the ledger), 2 bad
 input (nothing touched).
@@ -38,7 +41,7 @@ import city_model  # noqa: E402
 import discovery_model  # noqa: E402
 import personnel  # noqa: E402
 
-from migration import ledger, move_mail, new_side  # noqa: E402
+from migration import ledger, move_mail, new_side, servicedesk  # noqa: E402
 from migration.discover import checked_login, endpoint_pairs, first_line  # noqa: E402
 from migration.discovery import mail_server  # noqa: E402
 
@@ -114,6 +117,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mail-server-host", action="append", default=[], metavar="NAME=ADDRESS[:PORT]",
                         help="reach an old mail server elsewhere than its declared address (the lab)")
     parser.add_argument("--ledger-dir", type=Path, help="default: DATA_DIR/migration-ledger")
+    parser.add_argument("--change-ticket", type=int, help="the wave's change ticket in the servicedesk")
+    parser.add_argument("--servicedesk-url", help="with --change-ticket: https://desk1.<domain>")
+    parser.add_argument("--servicedesk-token-file", type=Path, help="with --change-ticket: the REST token")
+    parser.add_argument("--servicedesk-ca", type=Path, help="the CA of the servicedesk's certificate")
     parser.add_argument("--cut-over", action="store_true",
                         help="move every mailbox again: only what arrived since the last run is copied")
     return parser.parse_args(argv)
@@ -162,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         login_template = checked_login(arguments.mail_server_login)
         password = first_line(arguments.mail_server_password_file)
         hosts = endpoint_pairs(arguments.mail_server_host, "--mail-server-host")
+        change = change_ticket(arguments)
         inventory = new_side.CityInventory.read(arguments.inventory)
         mail_host = inventory.serving("mail_servers", organisation["id"])
         servers = {s["name"]: s for s in organisation.get("legacy_servers", []) if s["role"] == "mail"}
@@ -172,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise BadInput(f"--mail-server-host {name}: the port is not a number")
             configs[name] = move_mail.imapc_config(host, int(port or 143), password)
     except (BadInput, ValueError, OSError, city_model.CityDataError, new_side.NewSideError,
-            move_mail.MailMoveError) as error:
+            move_mail.MailMoveError, servicedesk.ServicedeskError) as error:
         print(error, file=sys.stderr)
         return 2
     ledger_dir = arguments.ledger_dir or arguments.data_dir / "migration-ledger"
@@ -188,7 +196,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     (ledger_dir / f"{organisation['id']}-{run.run}.ticket.txt").write_text(comment, encoding="utf-8")
     print(comment, end="")
+    if change is not None:
+        try:
+            change.comment(f"Flytt av {organisation['name']}, körning {run.run}", comment)
+        except servicedesk.ServicedeskError as error:
+            print(f"{error} (the summary is in the ledger's folder)", file=sys.stderr)
+            return 1
     return 0 if ok else 1
+
+
+def change_ticket(arguments: argparse.Namespace) -> servicedesk.ChangeTicket | None:
+    """The wave's change ticket, checked to be a change; None without --change-ticket."""
+    given = [arguments.change_ticket is not None, bool(arguments.servicedesk_url),
+             arguments.servicedesk_token_file is not None]
+    if not any(given):
+        return None
+    if not all(given):
+        raise BadInput("--change-ticket, --servicedesk-url and --servicedesk-token-file go together")
+    if not arguments.servicedesk_url.startswith("https://"):
+        raise BadInput("--servicedesk-url: expected https://")
+    ticket = servicedesk.ChangeTicket(arguments.servicedesk_url, first_line(arguments.servicedesk_token_file),
+                                      arguments.change_ticket, arguments.servicedesk_ca)
+    ticket.check()
+    return ticket
 
 
 def move_all_mail(run: ledger.Ledger, inventory: new_side.CityInventory, mail_host: str,

@@ -6,7 +6,8 @@ writes the plan, accepts its hash and moves the mail with migration/move.py, whi
 dsync on mail1 through pyinfra. The first run is killed with SIGKILL half-way; the next
 completes it. A person then logs in over IMAPS with their new account and finds their old
 mail in the same folders with the same dates, each message once. A message that reached
-the old server after the move arrives with the cut-over run, and only it is copied.
+the old server after the move arrives with the cut-over run, and only it is copied. Each
+run's summary is written on the wave's change ticket in the servicedesk.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 
 import pytest
 from conftest import PERSONNEL, REPO, wait_for
+from test_orders import history
+from test_servicedesk import Servicedesk
 
 CLIENT = "dc2"   # the person's machine: trusts the city CA, resolves the lab's names
 PYTHON = str(REPO / ".venv/bin/python")
@@ -40,7 +43,12 @@ class Operator:
         self.mail_password = directory / "mail-password"
         self.mail_password.write_text(secret(lab, "legacy-sod-ex01-migrering") + "\n", encoding="utf-8")
         self.mail_password.chmod(0o600)
+        self.token = directory / "servicedesk-token"
+        self.token.write_text((lab.state_dir / "secrets/servicedesk-token").read_text(encoding="utf-8"),
+                              encoding="utf-8")
+        self.token.chmod(0o600)
         self.accepted = ""
+        self.change_ticket = 0
 
     def command(self, script, *arguments):
         return [PYTHON, str(REPO / "migration" / script), "--organisation", "sodermalm", *arguments]
@@ -72,7 +80,10 @@ class Operator:
                 "--inventory", "inventory/lab", "--ssh-config", str(self.lab.state_dir / "ssh_config"),
                 "--mail-server-password-file", str(self.mail_password),
                 "--mail-server-host", f"sod-ex01={old_server or self.lab.address('sod-ex01')}",
-                "--ledger-dir", str(self.ledger_dir), *extra]
+                "--ledger-dir", str(self.ledger_dir), "--change-ticket", str(self.change_ticket),
+                "--servicedesk-url", f"https://desk1.{self.lab.hostvars['desk1']['baseline_domain']}",
+                "--servicedesk-token-file", str(self.token),
+                "--servicedesk-ca", str(self.lab.state_dir / "secrets/ca/ca.crt"), *extra]
 
     def move(self, *extra, old_server=None):
         return self.run("move.py", *self.move_arguments(*extra, old_server=old_server))
@@ -91,8 +102,19 @@ def last_states(entries, step="mail"):
 
 
 @pytest.fixture(scope="module")
-def operator(lab, tmp_path_factory):
+def desk(lab):
+    return Servicedesk(lab)
+
+
+@pytest.fixture(scope="module")
+def operator(lab, desk, tmp_path_factory):
     operator = Operator(lab, tmp_path_factory.mktemp("migration"))
+    # The wave's change ticket, as the change manager opens it in the central queue.
+    created = desk.call("POST", "/ticket", {
+        "Queue": "Gemensam IT",
+        "Subject": "Våg 1: flytt av Södermalms stadsdelsnämnd", "CustomFields": {"Ärendetyp": "Ändring"}})
+    assert created["status"] == 201, created
+    operator.change_ticket = int(created["body"]["id"])
     discovered = operator.discover()
     assert discovered.returncode == 0, discovered.stdout + discovered.stderr
     planned = operator.plan()
@@ -146,7 +168,7 @@ def test_a_run_killed_half_way_is_completed_by_the_next(operator, decided, kille
     assert redone == moving - done_at_kill
 
 
-def test_the_ledger_and_the_ticket_list_the_held_accounts(operator, decided, killed_then_moved):
+def test_the_ledger_and_the_ticket_list_the_held_accounts(operator, desk, decided, killed_then_moved):
     held = {f"{e['server']}/{e['account']}" for e in decided["held_accounts"]}
     people = last_states(operator.ledger(), "people")
     assert {item for item, e in people.items() if e["state"] == "held"} == held
@@ -155,6 +177,24 @@ def test_the_ledger_and_the_ticket_list_the_held_accounts(operator, decided, kil
     assert comment.startswith("Flytt av Södermalms stadsdelsnämnd")
     for item in held:
         assert f"- people {item}: held" in comment
+    # The killed run wrote nothing on the change ticket; the re-run wrote its summary there.
+    _, comments = history(desk, operator.change_ticket)
+    assert len(comments) == 1, comments
+    assert comment.splitlines()[0] in comments[0]
+    for item in held:
+        assert f"- people {item}: held" in comments[0]
+
+
+def test_a_move_on_a_ticket_that_is_no_change_is_refused_before_anything_moves(lab, operator, desk):
+    created = desk.call("POST", "/ticket", {"Queue": "SOD", "Subject": "Skrivaren krånglar",
+                                            "CustomFields": {"Ärendetyp": "Incident"}})
+    assert created["status"] == 201, created
+    entries = len(operator.ledger())
+    result = operator.run("move.py", *operator.move_arguments("--cut-over", "--change-ticket",
+                                                              str(created["body"]["id"])))
+    assert result.returncode == 2
+    assert f"ticket {created['body']['id']}: Ärendetyp is Incident, not Ändring" in result.stderr
+    assert len(operator.ledger()) == entries
 
 
 READ_MAILBOX = """
@@ -212,7 +252,7 @@ def test_a_person_finds_their_old_mail_in_the_same_folders_with_the_same_dates(l
     assert sorted(moved) == sorted(old)
 
 
-def test_the_cut_over_copies_only_what_arrived_since(lab, operator, passwords, person):
+def test_the_cut_over_copies_only_what_arrived_since(lab, operator, desk, passwords, person):
     message_id = f"<cutover.{time.time_ns()}@sod-ex01.sod.stockholm.se>"
     arrived = email.utils.formatdate(localtime=False)
     text = (f"From: Registrator <registrator@sod.stockholm.se>\nTo: {person['account']}@sod.stockholm.se\n"
@@ -230,6 +270,8 @@ def test_the_cut_over_copies_only_what_arrived_since(lab, operator, passwords, p
     assert set(copied.values()) == {0}
     new = read_mailbox(lab, person["user"], passwords[person["user"]])
     assert [m[0] for m in new if m[1] == message_id] == ["INBOX"]
+    _, comments = history(desk, operator.change_ticket)
+    assert len(comments) == 2 and "copied 1," in comments[-1], comments
 
 
 def test_an_unreachable_old_server_is_named_and_nothing_moved_is_undone(lab, operator, passwords, person):

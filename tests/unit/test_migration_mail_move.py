@@ -258,3 +258,90 @@ def test_several_commands_in_one_round_trip_keep_their_own_output_and_status():
     assert [(r.ok, r.stdout) for r in results] == [(True, "[1]"), (False, "två"), (True, "@@ not an end")]
     cut_short = new_side.split_steps(ran.stdout.split("\ntvå")[0], 3, "")
     assert [r.ok for r in cut_short] == [True, False, False]
+
+
+# -- the wave's change ticket -------------------------------------------------------------
+
+
+class FakeRT:
+    """RT's REST 2.0 as the move uses it: GET a ticket, POST a comment (plain HTTP, local)."""
+
+    def __init__(self, kinds):
+        import http.server
+        import threading
+
+        self.kinds, self.comments, self.tokens = kinds, [], []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_):
+                pass
+
+            def reply(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                fake.tokens.append(self.headers["Authorization"])
+                if self.path != "/REST/2.0/ticket/42":
+                    return self.reply(404, {"message": "Not found"})
+                return self.reply(200, {"id": 42, "CustomFields": [
+                    {"name": "Ärendetyp", "values": fake.kinds}, {"name": "Annat", "values": ["Ändring"]}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.comments.append((self.path, body))
+                return self.reply(201, ["Comment recorded"])
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def ticket(self, number=42):
+        from migration import servicedesk
+
+        return servicedesk.ChangeTicket(self.url, "hemlig-token", number)
+
+
+def test_the_runs_summary_is_written_on_the_waves_change_ticket():
+    from migration import servicedesk
+
+    rt = FakeRT(["Ändring"])
+    try:
+        ticket = rt.ticket()
+        ticket.check()
+        subject = "Flytt av Södermalms stadsdelsnämnd, körning 20261207T032900Z"
+        ticket.comment(subject, "- mail: 47 klara\n")
+        assert rt.comments == [("/REST/2.0/ticket/42/comment", {
+            "ContentType": "text/plain", "Subject": subject, "Content": "- mail: 47 klara\n"})]
+        assert rt.tokens == ["token hemlig-token"]
+        with pytest.raises(servicedesk.ServicedeskError, match="ticket 7: not found"):
+            rt.ticket(7).check()
+    finally:
+        rt.server.shutdown()
+
+
+def test_a_ticket_that_is_not_a_change_is_refused_before_anything_moves():
+    from migration import servicedesk
+
+    rt = FakeRT(["Begäran"])
+    try:
+        refused = "ticket 42: Ärendetyp is Begäran, not Ändring"
+        with pytest.raises(servicedesk.ServicedeskError, match=refused):
+            rt.ticket().check()
+    finally:
+        rt.server.shutdown()
+
+
+def test_the_change_ticket_options_go_together(planned, tmp_path, capsys):
+    directory, _, accepted, _ = planned
+    password = tmp_path / "password"
+    password.write_text("hemligt\n", encoding="utf-8")
+    assert move.main(["--organisation", "sodermalm", "--discovery-dir", str(directory),
+                      "--accepted-plan", accepted, "--mail-server-password-file", str(password),
+                      "--change-ticket", "42"]) == 2
+    refused = "--change-ticket, --servicedesk-url and --servicedesk-token-file go together"
+    assert refused in capsys.readouterr().err
