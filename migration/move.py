@@ -259,9 +259,8 @@ def check_old_server(remote: new_side.Remote, config: str, decided: dict[str, An
     if not decided["mailboxes"]:
         return ""
     box = decided["mailboxes"][0]
-    login = move_mail.login(template, box["account"])
-    listed = remote.run(["doveadm", "-c", config, "-o", f"imapc_user={login}", "-o", "mail_location=imapc:",
-                         "mailbox", "list", "-u", box["user"]], timeout=120)
+    old = move_mail.old_side(move_mail.login(template, box["account"]))
+    listed = remote.run(["doveadm", "-c", config, *old, "mailbox", "list", "-u", box["user"]], timeout=120)
     return "" if listed.ok else f"the old server does not answer: {listed.stderr[-300:]}"
 
 

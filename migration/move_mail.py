@@ -74,9 +74,14 @@ def sync_argv(config: str, login_name: str, user: str) -> list[str]:
             "sync", "-1", "-R", "-l", str(LOCK_SECONDS), "-u", user, "imapc:"]
 
 
+def old_side(login_name: str) -> list[str]:
+    """doveadm's options that make a user's mail the old mailbox, read through imapc."""
+    return ["-o", f"imapc_user={login_name}", "-o", "mail_location=imapc:"]
+
+
 def fetch_argv(config: str, user: str, old_login: str | None = None) -> list[str]:
     """doveadm fetch of every message's key, of the new mailbox or (old_login) the old one."""
-    old = ["-o", f"imapc_user={old_login}", "-o", "mail_location=imapc:"] if old_login else []
+    old = old_side(old_login) if old_login else []
     return ["doveadm", "-f", "json", "-c", config, *old, "fetch", "-u", user, FIELDS, "ALL"]
 
 
