@@ -7,7 +7,12 @@ control character, none of \\ / : * ? " < > |, no trailing dot or space, not a d
 name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without an extension), and at most
 255 bytes of UTF-8, which is what the new file system allows.
 
-The rule, in that order: compose to NFC; replace each refused character with "_"; replace
+A character of the private-use range U+F001-U+F07F is one of those refused characters in
+disguise: where Windows servers keep a Mac client's "?" or ":" (Services for Macintosh,
+Samba's vfs_catia, the old stand-in), and the new server's Windows clients would show a box.
+
+The rule, in that order: compose to NFC; replace each refused character (and each of that
+private-use range) with "_"; replace
 a trailing dot or space with "_"; add "_" to a device name's stem; cut the stem (never
 the extension) to fit 255 bytes at a character boundary. Two names of one folder that
 become the same (Windows compares without case: the old stand-in may hold "Rapport.doc"
@@ -22,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable
 
 MAX_NAME_BYTES = 255
-REFUSED = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]')
+REFUSED = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|\uf001-\uf07f]')
 DEVICE = re.compile(r"(con|prn|aux|nul|com[1-9]|lpt[1-9])\Z", re.IGNORECASE)
 
 

@@ -3,7 +3,8 @@
 
     migration/move.py --organisation sodermalm --accepted-plan SHA256 \\
         --inventory inventory/lab --ssh-config .lab/gemensam/ssh_config \\
-        --mail-server-password-file FILE [--mail-server-login '{account}*migrering'] \\
+        [--file-server-auth-file FILE] [--file-server-host sod-fs01=10.89.0.111] \\
+        [--mail-server-password-file FILE] [--mail-server-login '{account}*migrering'] \\
         [--mail-server-host sod-ex01=10.89.0.113] [--ledger-dir DIR] [--cut-over] \
         [--change-ticket N --servicedesk-url https://desk1.<domain> --servicedesk-token-file FILE \
          --servicedesk-ca FILE]
@@ -12,11 +13,13 @@ Nothing moves without the plan a person read: `plan.py` writes `<id>-plan.json` 
 plan and prints its SHA-256, which is given here as --accepted-plan. A plan changed since
 (another discovery, another personnel export) has another hash and is refused.
 
-Steps done so far: the people (every old account held by the plan is recorded as held) and
-the mail (migration/move_mail.py), run on the mail server that serves the committee,
-reached with pyinfra over SSH (migration/new_side.py). Every item is recorded in the
-committee's ledger (migration/ledger.py) as it starts and ends. A run skips the mailboxes
-its ledger has as done; --cut-over moves every mailbox again, which copies only what
+Steps done so far: the people (every old account held by the plan is recorded as held),
+the files (migration/move_files.py, with --file-server-auth-file), run on the file server
+that serves the committee, and the mail (migration/move_mail.py, with
+--mail-server-password-file), run on its mail server; both reached with pyinfra over SSH
+(migration/new_side.py). Every item is recorded in the committee's ledger
+(migration/ledger.py) as it starts and ends. A run skips the shares and mailboxes its
+ledger has as done; --cut-over moves every one again, which copies only what changed or
 arrived since. At the end the run's summary is printed, written beside the ledger and, with
 --change-ticket, written on the wave's change ticket in the servicedesk as a comment (the
 ticket is checked to be a change, Ärendetyp Ändring, before anything moves).
@@ -41,12 +44,16 @@ import city_model  # noqa: E402
 import discovery_model  # noqa: E402
 import personnel  # noqa: E402
 
-from migration import ledger, move_mail, new_side, servicedesk  # noqa: E402
+from migration import ledger, move_files, move_mail, new_side, servicedesk  # noqa: E402
 from migration.discover import checked_login, endpoint_pairs, first_line  # noqa: E402
 from migration.discovery import mail_server  # noqa: E402
 
 MAX_PLAN_BYTES = 16 * 1024 * 1024
-PLAN_KEYS = {"organisation", "accounts", "held_accounts", "mailboxes", "held_mailboxes"}
+PLAN_KEYS = {"organisation", "accounts", "held_accounts", "mailboxes", "held_mailboxes",
+             "shares", "held_shares", "groups"}
+SHARE_KINDS = ("folder", "homes")
+# The file server's root when its host variables do not say (the file_server role's default).
+FILE_SERVER_ROOT = "/srv/filer"
 
 
 class BadInput(Exception):
@@ -90,13 +97,47 @@ def load_plan(path: Path, accepted: str, organisation: dict[str, Any]) -> dict[s
         if (box["server"], box["account"].casefold()) in seen:
             raise BadInput(f"{where}: {box['server']}/{box['account']} is listed twice")
         seen.add((box["server"], box["account"].casefold()))
-    for key in ("held_accounts", "held_mailboxes"):
+    for key, field in (("held_accounts", "account"), ("held_mailboxes", "account"), ("held_shares", "share")):
         for index, held in enumerate(decided[key] if isinstance(decided[key], list) else [None]):
             if not isinstance(held, dict) or not all(
-                    isinstance(held.get(field), str) and held[field].isprintable()
-                    and 0 < len(held[field]) <= 256 for field in ("server", "account", "reason")):
-                raise BadInput(f"{label}: {key}[{index}]: expected server, account and reason as text")
+                    isinstance(held.get(name), str) and held[name].isprintable()
+                    and 0 < len(held[name]) <= 256 for name in ("server", field, "reason")):
+                raise BadInput(f"{label}: {key}[{index}]: expected server, {field} and reason as text")
+    check_file_decisions(decided, organisation, label)
     return decided
+
+
+def text(value: Any, length: int = 256) -> bool:
+    return isinstance(value, str) and value.isprintable() and 0 < len(value) <= length
+
+
+def check_file_decisions(decided: dict[str, Any], organisation: dict[str, Any], label: str) -> None:
+    file_servers = {s["name"] for s in organisation.get("legacy_servers", []) if s["role"] == "file"}
+    seen = set()
+    for index, share in enumerate(decided["shares"] if isinstance(decided["shares"], list) else [None]):
+        where = f"{label}: shares[{index}]"
+        if not isinstance(share, dict) or set(share) != {"server", "share", "kind", "target", "group"}:
+            raise BadInput(f"{where}: expected server, share, kind, target and group")
+        if share["server"] not in file_servers:
+            raise BadInput(f"{where}.server: not an old file server of {organisation['id']}")
+        if not text(share["share"], 80) or share["kind"] not in SHARE_KINDS:
+            raise BadInput(f"{where}: expected a share name and a kind of {', '.join(SHARE_KINDS)}")
+        if not isinstance(share["target"], str) or not move_files.TARGET.match(share["target"]):
+            raise BadInput(f"{where}.target: expected a relative path of plain names")
+        if share["group"] != "" and not text(share["group"], 64):
+            raise BadInput(f"{where}.group: expected a group name")
+        if (share["server"], share["share"].casefold()) in seen:
+            raise BadInput(f"{where}: {share['server']}/{share['share']} is listed twice")
+        seen.add((share["server"], share["share"].casefold()))
+    for index, group in enumerate(decided["groups"] if isinstance(decided["groups"], list) else [None]):
+        where = f"{label}: groups[{index}]"
+        if not isinstance(group, dict) or set(group) != {"server", "group", "new_group", "users"}:
+            raise BadInput(f"{where}: expected server, group, new_group and users")
+        if not text(group["group"]) or (group["new_group"] != "" and not text(group["new_group"], 64)):
+            raise BadInput(f"{where}: expected group names")
+        if not isinstance(group["users"], list) or not all(
+                isinstance(user, str) and personnel.USERNAME.match(user) for user in group["users"]):
+            raise BadInput(f"{where}.users: expected user names ({personnel.USERNAME_RULE})")
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -109,8 +150,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--inventory", type=Path, default=REPO / "inventory/stockholm",
                         help="the city inventory whose hosts receive the committee")
     parser.add_argument("--ssh-config", type=Path, help="ssh_config for reaching them (the lab writes one)")
-    parser.add_argument("--mail-server-password-file", type=Path, required=True,
-                        help="first line: the password of the administrator who may open every mailbox")
+    parser.add_argument("--file-server-auth-file", type=Path,
+                        help="an smbclient authentication file of the old file servers' administrator: "
+                             "moves the files")
+    parser.add_argument("--file-server-host", action="append", default=[], metavar="NAME=ADDRESS",
+                        help="reach an old file server elsewhere than its declared address (the lab)")
+    parser.add_argument("--mail-server-password-file", type=Path,
+                        help="first line: the password of the administrator who may open every mailbox: "
+                             "moves the mail")
     parser.add_argument("--mail-server-login", default="{account}*migrering",
                         help="the login that opens {account}'s mailbox as that administrator; "
                              "default: %(default)s")
@@ -126,11 +173,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def record_held(run: ledger.Ledger, decided: dict[str, Any]) -> None:
+def record_held(run: ledger.Ledger, decided: dict[str, Any], steps: set[str]) -> None:
     for held in decided["held_accounts"]:
         run.write("people", f"{held['server']}/{held['account']}", "held", message=held["reason"])
-    for held in decided["held_mailboxes"]:
-        run.write("mail", f"{held['server']}/{held['account']}", "held", message=held["reason"])
+    if "mail" in steps:
+        for held in decided["held_mailboxes"]:
+            run.write("mail", f"{held['server']}/{held['account']}", "held", message=held["reason"])
+    if "files" in steps:
+        for held in decided["held_shares"]:
+            run.write("files", f"{held['server']}/{held['share']}", "held", message=held["reason"])
 
 
 def move_mail_of(run: ledger.Ledger, remote: new_side.Remote, config: str, decided: dict[str, Any],
@@ -166,21 +217,29 @@ def main(argv: list[str] | None = None) -> int:
         directory = arguments.discovery_dir or arguments.data_dir / discovery_model.DISCOVERY_DIR
         decided = load_plan(directory / f"{organisation['id']}-plan.json", arguments.accepted_plan,
                             organisation)
+        steps = {step for step, given in (("files", arguments.file_server_auth_file),
+                                          ("mail", arguments.mail_server_password_file)) if given}
+        if not steps:
+            raise BadInput("nothing to move: give --file-server-auth-file, --mail-server-password-file "
+                           "or both")
         login_template = checked_login(arguments.mail_server_login)
-        password = first_line(arguments.mail_server_password_file)
-        hosts = endpoint_pairs(arguments.mail_server_host, "--mail-server-host")
         change = change_ticket(arguments)
         inventory = new_side.CityInventory.read(arguments.inventory)
-        mail_host = inventory.serving("mail_servers", organisation["id"])
-        servers = {s["name"]: s for s in organisation.get("legacy_servers", []) if s["role"] == "mail"}
         configs = {}
-        for name, server in servers.items():
-            host, _, port = hosts.get(name, str(server["address"])).partition(":")
-            if not port.isdigit() and port:
-                raise BadInput(f"--mail-server-host {name}: the port is not a number")
-            configs[name] = move_mail.imapc_config(host, int(port or 143), password)
+        if "mail" in steps:
+            password = first_line(arguments.mail_server_password_file)
+            hosts = endpoint_pairs(arguments.mail_server_host, "--mail-server-host")
+            mail_host = inventory.serving("mail_servers", organisation["id"])
+            servers = {s["name"]: s for s in organisation.get("legacy_servers", []) if s["role"] == "mail"}
+            for name, server in servers.items():
+                host, _, port = hosts.get(name, str(server["address"])).partition(":")
+                if not port.isdigit() and port:
+                    raise BadInput(f"--mail-server-host {name}: the port is not a number")
+                configs[name] = move_mail.imapc_config(host, int(port or 143), password)
+        if "files" in steps:
+            files = file_step(arguments, organisation, decided, inventory)
     except (BadInput, ValueError, OSError, city_model.CityDataError, new_side.NewSideError,
-            move_mail.MailMoveError, servicedesk.ServicedeskError) as error:
+            move_mail.MailMoveError, move_files.FileMoveError, servicedesk.ServicedeskError) as error:
         print(error, file=sys.stderr)
         return 2
     ledger_dir = arguments.ledger_dir or arguments.data_dir / "migration-ledger"
@@ -188,8 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         with ledger.open_run(ledger_dir, organisation["id"]) as run:
             if run.torn:
                 print(run.torn, file=sys.stderr)
-            record_held(run, decided)
-            ok = move_all_mail(run, inventory, mail_host, arguments, configs, decided, login_template)
+            record_held(run, decided, steps)
+            ok = True
+            if "files" in steps:
+                ok = move_all_files(run, files, arguments.cut_over, ledger_dir) and ok
+            if "mail" in steps:
+                ok = move_all_mail(run, inventory, mail_host, arguments, configs, decided,
+                                   login_template) and ok
             comment = ledger.ticket_comment(run, organisation["name"])
     except ledger.LedgerError as error:
         print(error, file=sys.stderr)
@@ -219,6 +283,71 @@ def change_ticket(arguments: argparse.Namespace) -> servicedesk.ChangeTicket | N
                                       arguments.change_ticket, arguments.servicedesk_ca)
     ticket.check()
     return ticket
+
+
+class FileStep:
+    """The file server that receives the committee's files, and what it is told."""
+
+    def __init__(self, host: str, address: str, ssh_config: Path | None, auth: dict[str, bytes],
+                 jobs: list[dict[str, Any]], organisation_id: str) -> None:
+        self.host, self.address, self.ssh_config = host, address, ssh_config
+        self.auth, self.jobs, self.organisation_id = auth, jobs, organisation_id
+
+
+def file_step(arguments: argparse.Namespace, organisation: dict[str, Any], decided: dict[str, Any],
+              inventory: new_side.CityInventory) -> FileStep:
+    """The files' part of the run, checked before any host is touched."""
+    auth = move_files.checked_auth_file(arguments.file_server_auth_file)
+    hosts = endpoint_pairs(arguments.file_server_host, "--file-server-host")
+    host = inventory.serving("file_servers", organisation["id"])
+    root = inventory.hostvars[host].get("file_server_root", FILE_SERVER_ROOT)
+    servers = {s["name"]: s for s in organisation.get("legacy_servers", []) if s["role"] == "file"}
+    addresses = {name: hosts.get(name, str(server["address"])) for name, server in servers.items()}
+    jobs = [move_files.job(share, decided, addresses[share["server"]], root, "{folder}")
+            for share in decided["shares"]]
+    return FileStep(host, inventory.hostvars[host]["ansible_host"], arguments.ssh_config,
+                    dict.fromkeys(servers, auth), jobs, organisation["id"])
+
+
+def move_all_files(run: ledger.Ledger, step: FileStep, cut_over: bool, ledger_dir: Path) -> bool:
+    """Every share of the plan; False when any was not moved and verified. The names renamed
+    and the access not carried over are written beside the ledger."""
+    try:
+        remote = new_side.Remote(step.host, step.address, step.ssh_config)
+    except (new_side.NewSideError, OSError) as error:
+        run.write("files", step.host, "failed", message=f"the new file server is not reachable: {error}")
+        print(f"{step.host}: not reachable: {error}", file=sys.stderr)
+        return False
+    moved: dict[str, move_files.Moved] = {}
+    all_moved = True
+    try:
+        home = remote.run(["printenv", "HOME"], sudo=False).stdout.strip()
+        folder = f"{home}/.gemensam-migration/files-{step.organisation_id}"
+        move_files.install(remote, folder, step.auth)
+        for job in step.jobs:
+            task = json.loads(json.dumps(job).replace("{folder}", folder))
+            item = f"{task['server']}/{task['share']}"
+            if run.is_done("files", item) and not cut_over:
+                continue
+            run.write("files", item, "started")
+            try:
+                share = move_files.move_share(remote, folder, task)
+            except move_files.FileMoveError as error:
+                all_moved = False
+                run.write("files", item, "failed", message=str(error))
+                print(f"files {item}: {ledger.printable(str(error))}", file=sys.stderr)
+                continue
+            moved[item] = share
+            run.write("files", item, "done", counts={"files": share.files, "bytes": share.bytes,
+                                                     "copied": share.fetched, "renamed": len(share.renamed)},
+                      sha256=share.sha256, seconds=share.seconds)
+        remote.run(["rm", "-rf", folder], sudo=False)
+    finally:
+        remote.close()
+    if moved:
+        (ledger_dir / f"{step.organisation_id}-{run.run}.files.txt").write_text(
+            move_files.report(moved), encoding="utf-8")
+    return all_moved
 
 
 def move_all_mail(run: ledger.Ledger, inventory: new_side.CityInventory, mail_host: str,

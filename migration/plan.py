@@ -16,8 +16,14 @@ The old mail servers' mailboxes are listed with the person each becomes (a mailb
 to the old account of that name) or why it is held, and with --messages-per-second the
 mail's time is estimated the same way.
 
-Not yet in the plan: print queues and applications (their discovery is later work), and
-the mapping of each old share onto a new one.
+Each old share is given its new place (share_targets): the homes share's folders become
+the people's homes, the common share the committee's common share, a department's share
+(its comment or name is the department's) that department's share; any other is held.
+Each old group becomes a new one only when it holds exactly the same people (group_targets):
+the committee's staff group or a department's group; any other group is carried over as
+its people, so nobody gains access on the way.
+
+Not yet in the plan: print queues and applications (their discovery is later work).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import datetime
 import hashlib
 import json
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "module_utils"))
 import city_model  # noqa: E402
+import city_names  # noqa: E402
 import discovery_model  # noqa: E402
 import personnel  # noqa: E402
 
@@ -73,6 +81,73 @@ def mailbox_owner(mapping: accounts.AccountMap, account: str) -> str:
     return "held: no old account of that name on the old file servers"
 
 
+# Old shares whose folders are the accounts' homes, and the old common share, by name.
+HOME_SHARES = frozenset({"hem", "hemkataloger", "home", "homes", "users"})
+COMMON_SHARES = frozenset({"gemensam", "gemensamt", "common", "public"})
+
+
+def share_key(name: str) -> str:
+    """A name compared whole, without case, accents, spaces or punctuation: "Individ- och
+    familjeomsorg" is the share IndividOchFamiljeomsorg, "Äldreomsorg 1999" is not Äldreomsorg."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if c.isalnum())
+
+
+def share_targets(organisation: dict[str, Any], discovery: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    """(shares with their new place, held shares with why). Paths are relative to the new
+    file server's root, as the city model names them."""
+    names = city_names.organisation_names(organisation)
+    departments = {}
+    for department in organisation.get("departments", []):
+        found = names["departments"][str(department["id"])]
+        for key in (department["name"], department["id"]):
+            departments[share_key(str(key))] = found
+    shares, held = [], []
+    for server in discovery.get("file_servers", []):
+        for share in server.get("shares", []):
+            key = share["name"].casefold()
+            place = {"server": server["name"], "share": share["name"]}
+            department = departments.get(share_key(share.get("comment", ""))) or departments.get(
+                share_key(share["name"]))
+            if key in HOME_SHARES:
+                shares.append(place | {"kind": "homes", "target": city_names.HOMES_FOLDER, "group": ""})
+            elif key in COMMON_SHARES:
+                shares.append(place | {"kind": "folder", "target": names["common_share"]["path"],
+                                       "group": names["groups"]["staff"]})
+            elif department:
+                shares.append(place | {"kind": "folder", "target": department["share"]["path"],
+                                       "group": department["group"]})
+            else:
+                held.append(place | {"reason": "no new share is this share's: a person decides"})
+    return shares, held
+
+
+def group_targets(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
+                  people: list[dict[str, Any]]) -> list[dict]:
+    """Each old group of the old file servers: the new group that holds exactly its matched
+    people, else those people themselves."""
+    names = city_names.organisation_names(organisation)
+    department_of = {p["employee_id"]: str(p["department"]) for p in people}
+    by_account = {(m.account.server, m.account.name): m for m in mapping.matched}
+    everyone = {m.username for m in mapping.matched}
+    per_department: dict[str, set[str]] = {}
+    for match in mapping.matched:
+        per_department.setdefault(department_of.get(match.employee_id, ""), set()).add(match.username)
+    found = []
+    for server in discovery.get("file_servers", []):
+        for group in server.get("groups", []):
+            members = [(server["name"], member) for member in group.get("members", [])]
+            users = sorted({by_account[key].username for key in members if key in by_account})
+            new_group = ""
+            if users and set(users) == everyone:
+                new_group = names["groups"]["staff"]
+            else:
+                new_group = next((names["departments"][d]["group"] for d, members in per_department.items()
+                                  if d in names["departments"] and members == set(users) and users), "")
+            found.append({"server": server["name"], "group": group["name"], "new_group": new_group,
+                          "users": [] if new_group else users})
+    return found
+
+
 # (mail server, mailbox, who it becomes or why it is held)
 Mailboxes = list[tuple[str, dict[str, Any], str]]
 
@@ -90,10 +165,16 @@ def mail_to_move(boxes: Mailboxes) -> tuple[int, int]:
     return sum(box.get("messages", 0) for box in moving), sum(box.get("bytes", 0) for box in moving)
 
 
-def decisions(organisation: dict[str, Any], mapping: accounts.AccountMap, boxes: Mailboxes) -> dict[str, Any]:
+def decisions(organisation: dict[str, Any], mapping: accounts.AccountMap, boxes: Mailboxes,
+              files: tuple[list[dict], list[dict], list[dict]] = ([], [], [])) -> dict[str, Any]:
     """What the plan decides, for the moves to follow (migration/move.py): each old account's
-    person or why it is held, and each old mailbox's new owner or why its mail stays."""
+    person or why it is held, each old mailbox's new owner or why its mail stays, each old
+    share's new place or why it stays, and each old group's new group or people."""
+    shares, held_shares, groups = files
     return {
+        "shares": shares,
+        "held_shares": held_shares,
+        "groups": groups,
         "organisation": organisation["id"],
         "accounts": [{"server": m.account.server, "account": m.account.name, "user": m.username,
                       "rule": m.rule} for m in mapping.matched],
@@ -126,8 +207,25 @@ def mail_section(boxes: Mailboxes) -> list[str]:
     return lines
 
 
+def files_section(files: tuple[list[dict], list[dict], list[dict]] | None) -> list[str]:
+    if not files or not any(files):
+        return []
+    shares, held, groups = files
+    lines = ["### Where each share goes", ""]
+    lines += table(["Server", "Old share", "New place", "Its group"],
+                   [[s["server"], s["share"], s["target"] + ("/<person>" if s["kind"] == "homes" else ""),
+                     s["group"] or "the person"] for s in shares]
+                   + [[h["server"], h["share"], f"held: {h['reason']}", ""] for h in held])
+    lines += ["### Old groups in the access lists", ""]
+    lines += table(["Server", "Old group", "Becomes"],
+                   [[g["server"], g["group"], g["new_group"] or (", ".join(g["users"]) or "nobody")]
+                    for g in groups])
+    return lines
+
+
 def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
-           seconds: float | None, boxes: Mailboxes | None = None, mail_seconds: float | None = None) -> str:
+           seconds: float | None, boxes: Mailboxes | None = None, mail_seconds: float | None = None,
+           files: tuple[list[dict], list[dict], list[dict]] | None = None) -> str:
     lines = [f"# Plan: moving {md(organisation['name'])} ({md(organisation['code'])})", "",
              "Nothing moves until this plan is accepted on the wave's change ticket.", "",
              f"## People: {len(mapping.matched)} old accounts matched, {len(mapping.held)} held", ""]
@@ -148,6 +246,7 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: acc
                          share.get("refused_names", "?")])
     lines += table(["Server", "Share", "Files", "Bytes", "Names to rename"], rows)
     lines += [f"In all {total_files} files, {total_bytes} bytes.", ""]
+    lines += files_section(files)
     lines += mail_section(boxes or [])
     lines += ["## Time", ""]
     lines += [f"About {duration(seconds)} for the files at the measured throughput." if seconds is not None
@@ -197,9 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     mail_seconds = (estimate(mail_bytes, mail_messages, args.bytes_per_second, args.messages_per_second)
                     if discovery.get("mail_servers") else None)
     output = args.output or directory / f"{organisation['id']}-plan.md"
-    decided = decisions_json(decisions(organisation, mapping, boxes))
+    files = (*share_targets(organisation, discovery), group_targets(organisation, discovery, mapping, people))
+    decided = decisions_json(decisions(organisation, mapping, boxes, files))
     accept = hashlib.sha256(decided).hexdigest()
-    text = render(organisation, discovery, mapping, seconds, boxes, mail_seconds)
+    text = render(organisation, discovery, mapping, seconds, boxes, mail_seconds, files)
     text += (f"\n## Accepting it\n\nThe decisions above are in `{output.with_suffix('.json').name}`, "
              f"SHA-256 `{accept}`. The move runs only with\n`migration/move.py --organisation "
              f"{organisation['id']} --accepted-plan {accept}`.\n")

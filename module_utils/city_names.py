@@ -68,6 +68,8 @@ SCHOOL_GROUPS = {"pupils": "Elever", "staff": "Personal"}
 COMMON_SHARE = "Gemensam"
 DEPARTMENTS_FOLDER = "Avdelningar"
 SCHOOLS_FOLDER = "Skolor"
+# Everybody's home folder, <root>/hem/<user> (the file_server role's __file_server_home_root).
+HOMES_FOLDER = "hem"
 
 # The city's CA in a Debian host's trust store (update-ca-certificates reads this folder).
 CA_TRUST_DIR = "/usr/local/share/ca-certificates"

@@ -1,4 +1,5 @@
-"""Moving Södermalm's mail, as an operator does it and as its people see it afterwards.
+"""Moving Södermalm's mail and files, as an operator does it and as its people see it
+afterwards.
 
 The lab runs Södermalm's old servers (inventory/lab: legacy_hosts): sod-fs01 (Samba, SMB1)
 and sod-ex01 (IMAP, 20,000 messages). The operator discovers them from this machine,
@@ -8,6 +9,12 @@ completes it. A person then logs in over IMAPS with their new account and finds 
 mail in the same folders with the same dates, each message once. A message that reached
 the old server after the move arrives with the cut-over run, and only it is copied. Each
 run's summary is written on the wave's change ticket in the servicedesk.
+
+Then the files: move.py moves every old share onto fs1 (migration/file_mover.py, run there
+through pyinfra). A person finds their old files in their home and in their department's
+share, with the old dates and the same bytes, owned by them; a folder the old ACL kept to
+the chefs is still closed to them; a file changed and a file added on the old server since
+come with the cut-over run, and only they.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import pytest
 from conftest import PERSONNEL, REPO, wait_for
 from test_orders import history
 from test_servicedesk import Servicedesk
+
+from migration import file_names
 
 CLIENT = "dc2"   # the person's machine: trusts the city CA, resolves the lab's names
 PYTHON = str(REPO / ".venv/bin/python")
@@ -85,6 +94,13 @@ class Operator:
                 "--servicedesk-token-file", str(self.token),
                 "--servicedesk-ca", str(self.lab.state_dir / "secrets/ca/ca.crt"), *extra]
 
+    def file_arguments(self, *extra):
+        return ["--accepted-plan", self.accepted, "--discovery-dir", str(self.directory),
+                "--inventory", "inventory/lab", "--ssh-config", str(self.lab.state_dir / "ssh_config"),
+                "--file-server-auth-file", str(self.directory / "fs-auth"),
+                "--file-server-host", f"sod-fs01={self.lab.address('sod-fs01')}",
+                "--ledger-dir", str(self.ledger_dir), *extra]
+
     def move(self, *extra, old_server=None):
         return self.run("move.py", *self.move_arguments(*extra, old_server=old_server))
 
@@ -127,24 +143,33 @@ def decided(operator):
     return json.loads((operator.directory / "sodermalm-plan.json").read_text(encoding="utf-8"))
 
 
+def killed_once_done(operator, arguments, step, count):
+    """Runs move.py and kills it with SIGKILL once `count` items of `step` are done in the
+    ledger; returns its exit status and what it wrote to stderr."""
+    killed = subprocess.Popen(operator.command("move.py", *arguments), cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    ledger_file = operator.ledger_dir / "sodermalm.jsonl"
+    done = f'"state": "done", "step": "{step}"'
+
+    def enough_done():
+        if killed.poll() is not None:
+            return True
+        lines = ledger_file.read_text(encoding="utf-8").splitlines() if ledger_file.exists() else []
+        return sum(done in line for line in lines) >= count
+
+    assert wait_for(enough_done, timeout=600, interval=0.1)
+    os.killpg(killed.pid, signal.SIGKILL)
+    _, killed_stderr = killed.communicate()
+    return killed.returncode, killed_stderr.decode(errors="replace")
+
+
 @pytest.fixture(scope="module")
 def killed_then_moved(lab, operator, decided):
     """The first move, killed with SIGKILL once 5 mailboxes are done; then the re-run."""
-    killed = subprocess.Popen(operator.command("move.py", *operator.move_arguments()), cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    ledger_file = operator.ledger_dir / "sodermalm.jsonl"
-
-    def five_done():
-        if killed.poll() is not None:
-            return True
-        return ledger_file.exists() and ledger_file.read_text(encoding="utf-8").count('"state": "done"') >= 5
-
-    assert wait_for(five_done, timeout=600, interval=0.2)
-    os.killpg(killed.pid, signal.SIGKILL)
-    _, killed_stderr = killed.communicate()
+    returncode, killed_stderr = killed_once_done(operator, operator.move_arguments(), "mail", 5)
     at_kill = operator.ledger()
     rerun = operator.move()
-    return killed.returncode, killed_stderr.decode(errors="replace"), at_kill, rerun
+    return returncode, killed_stderr, at_kill, rerun
 
 
 def test_the_plan_holds_the_old_accounts_without_a_person(decided):
@@ -283,3 +308,162 @@ def test_an_unreachable_old_server_is_named_and_nothing_moved_is_undone(lab, ope
     assert operator.ledger()[-1]["item"] == "sod-ex01" and operator.ledger()[-1]["state"] == "failed"
     assert sorted(read_mailbox(lab, person["user"], passwords[person["user"]])) == sorted(before)
 
+
+
+# The files. The old server's disk is read below only to know what a person should find.
+OLD_ROOT = "/srv/gamla"
+
+
+def old_files(lab):
+    return json.loads((lab.state_dir / "legacy/sod-fs01.json").read_text(encoding="utf-8"))
+
+
+def plain(path):
+    """Whether every part of an old path is a name the new server keeps as it is."""
+    return all(file_names.new_name(part) == part for part in path.split("/"))
+
+
+def sha256_on(lab, host, path):
+    return lab.ssh(host, f"sudo sha256sum {shlex.quote(path)}").stdout.split()[0]
+
+
+def owner_and_date(lab, host, path):
+    owner, mtime = lab.ssh(host, f"sudo stat -c '%U %Y' {shlex.quote(path)}").stdout.split()
+    return owner, int(mtime)
+
+
+def smb(lab, user, password, share, commands):
+    script = f"PASSWD=$(cat) smbclient //fs1/{shlex.quote(share)} -U {user} -c {shlex.quote(commands)}"
+    return lab.ssh(CLIENT, script, check=False, stdin=password + "\n")
+
+
+@pytest.fixture(scope="module")
+def files_moved(operator, killed_then_moved):
+    """The first file move, killed with SIGKILL once 3 shares are done; then the re-run."""
+    returncode, killed_stderr = killed_once_done(operator, operator.file_arguments(), "files", 3)
+    at_kill = last_states(operator.ledger(), "files")
+    rerun = operator.run("move.py", *operator.file_arguments())
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    return returncode, killed_stderr, at_kill
+
+
+def test_a_file_move_killed_half_way_is_completed_by_the_next(operator, decided, files_moved):
+    returncode, killed_stderr, at_kill = files_moved
+    assert returncode == -signal.SIGKILL, f"the first run ended before it was killed: {killed_stderr}"
+    done_at_kill = {item for item, entry in at_kill.items() if entry["state"] == "done"}
+    planned = {f"{s['server']}/{s['share']}" for s in decided["shares"]}
+    assert 3 <= len(done_at_kill) < len(planned)
+    rerun_run = operator.ledger()[-1]["run"]
+    redone = {e["item"] for e in operator.ledger()
+              if e["run"] == rerun_run and e["step"] == "files" and e["state"] == "done"}
+    assert redone == planned - done_at_kill
+
+
+def test_every_share_is_moved_and_the_renamed_and_held_are_listed(operator, decided, files_moved):
+    last = last_states(operator.ledger(), "files")
+    planned = {f"{s['server']}/{s['share']}" for s in decided["shares"]}
+    assert planned and {item for item, e in last.items() if e["state"] == "done"} == planned
+    assert sum(last[item]["counts"]["files"] for item in planned) > 2500
+    report = sorted(operator.ledger_dir.glob("sodermalm-*.files.txt"))[-1].read_text(encoding="utf-8")
+    assert re.search(r"^renamed: .*/CON\.txt -> .*/CON_\.txt$", report, re.MULTILINE), report[:2000]
+    held_homes = {e["account"] for e in decided["held_accounts"]} & {
+        f["path"].split("/")[0] for f in old_files(operator.lab)["files"] if f["share"] == "Hem"}
+    for account in held_homes:
+        assert f"held (an account the plan holds): {account}" in report
+
+
+@pytest.fixture(scope="module")
+def home_file(lab, decided, passwords, files_moved):
+    """A moved person with a password, and one of their old home's files with a plain name."""
+    users = {a["account"]: a["user"] for a in decided["accounts"]}
+    for old in old_files(lab)["files"]:
+        account, _, rest = old["path"].partition("/")
+        if old["share"] == "Hem" and users.get(account) in passwords and plain(rest) and old["size"] > 0:
+            return users[account], rest, old
+    pytest.fail("no moved person with a password has a plainly named file in their old home")
+
+
+def test_a_person_finds_their_old_files_in_their_home_with_the_old_dates(lab, passwords, home_file):
+    user, path, old = home_file
+    folder, _, name = path.rpartition("/")
+    listed = smb(lab, user, passwords[user], user, f'cd "{folder}"; ls; get "{name}" /tmp/e2e-home-file')
+    assert listed.returncode == 0 and name in listed.stdout, listed.stdout + listed.stderr
+    fetched = lab.ssh(CLIENT, "sha256sum /tmp/e2e-home-file && rm -f /tmp/e2e-home-file").stdout.split()[0]
+    assert fetched == sha256_on(lab, "sod-fs01", f"{OLD_ROOT}/Hem/{old['path']}")
+    _, old_date = owner_and_date(lab, "sod-fs01", f"{OLD_ROOT}/Hem/{old['path']}")
+    assert old_date == old["mtime"], "the old server's file changed since the lab made it"
+    assert owner_and_date(lab, "fs1", f"/srv/filer/hem/{user}/{path}") == (user, old_date)
+
+
+@pytest.fixture(scope="module")
+def department_files(lab, decided, passwords, files_moved):
+    """A moved person who is no chef, their department's new share, one of its plainly named
+    files and a file of its Personalärenden folder (the chefs' only)."""
+    described = old_files(lab)
+    chefs = set(next(g["members"] for g in described["groups"] if g["name"].endswith("_Chefer")))
+    users = {a["account"]: a["user"] for a in decided["accounts"]}
+    shares = {s["share"]: s for s in decided["shares"] if s["kind"] == "folder"}
+    for group in described["groups"]:
+        share = next((s for s in described["shares"]
+                      if s["group"] == group["name"] and s["name"] in shares), None)
+        members = [m for m in group["members"] if m not in chefs and users.get(m) in passwords]
+        files = [f for f in described["files"] if share and f["share"] == share["name"] and plain(f["path"])]
+        restricted = [f for f in files if "/Personalärenden/" in f["path"]]
+        ordinary = [f for f in files if "/Personalärenden/" not in f["path"] and f["size"] > 0
+                    and f["owner"] in users]
+        if members and restricted and ordinary:
+            new_share = "SOD-" + shares[share["name"]]["target"].rsplit("/", 1)[-1]
+            return users[members[0]], new_share, share["name"], ordinary[0], restricted[0]
+    pytest.fail("no department share has both an ordinary file and a Personalärenden file")
+
+
+def test_a_person_finds_their_departments_old_files_with_the_old_dates(lab, decided, passwords,
+                                                                       department_files):
+    user, share, old_share, ordinary, _ = department_files
+    folder, _, name = ordinary["path"].rpartition("/")
+    got = smb(lab, user, passwords[user], share, f'cd "{folder}"; get "{name}" /tmp/e2e-dept-file')
+    assert got.returncode == 0 and "NT_STATUS" not in got.stdout + got.stderr, got.stdout + got.stderr
+    fetched = lab.ssh(CLIENT, "sha256sum /tmp/e2e-dept-file && rm -f /tmp/e2e-dept-file").stdout.split()[0]
+    assert fetched == sha256_on(lab, "sod-fs01", f"{OLD_ROOT}/{old_share}/{ordinary['path']}")
+    department = share.removeprefix("SOD-")
+    # Owned by the person the old owner became, with the old date.
+    _, old_date = owner_and_date(lab, "sod-fs01", f"{OLD_ROOT}/{old_share}/{ordinary['path']}")
+    assert old_date == ordinary["mtime"], "the old server's file changed since the lab made it"
+    new_owner = {a["account"]: a["user"] for a in decided["accounts"]}[ordinary["owner"]]
+    assert owner_and_date(lab, "fs1", f"/srv/filer/SOD/Avdelningar/{department}/{ordinary['path']}") == (
+        new_owner, old_date)
+    # Each old file of the share once, the killed run's included.
+    count = lab.ssh("fs1", f"sudo find /srv/filer/SOD/Avdelningar/{department} -type f | wc -l").stdout
+    assert int(count) == sum(f["share"] == old_share for f in old_files(lab)["files"])
+
+
+def test_a_folder_the_old_acl_kept_from_a_person_is_still_kept_from_them(lab, passwords, department_files):
+    user, share, _, _, restricted = department_files
+    folder, _, name = restricted["path"].rpartition("/")
+    denied = smb(lab, user, passwords[user], share, f'cd "{folder}"; get "{name}" /tmp/e2e-denied')
+    assert "NT_STATUS_ACCESS_DENIED" in denied.stdout + denied.stderr, denied.stdout + denied.stderr
+    assert lab.ssh(CLIENT, "test ! -e /tmp/e2e-denied", check=False).returncode == 0
+    # The year's folder around it is theirs to open: the refusal is the old ACL's, not the share's.
+    year = folder.rsplit("/", 1)[0]
+    assert smb(lab, user, passwords[user], share, f'cd "{year}"; ls').returncode == 0
+
+
+def test_the_file_cut_over_copies_only_what_changed_and_was_added(lab, operator, passwords, home_file):
+    user, path, old = home_file
+    old_path = f"{OLD_ROOT}/Hem/{old['path']}"
+    added = f"{OLD_ROOT}/Hem/{old['path'].split('/')[0]}/Sista filen före flytten.txt"
+    # As a person saving on the old server would: one file changed, one added.
+    lab.ssh("sod-fs01", f"printf 'ändrad\\n' | sudo tee -a {shlex.quote(old_path)} >/dev/null && "
+                        f"printf 'ny\\n' | sudo tee {shlex.quote(added)} >/dev/null && "
+                        f"sudo chown --reference={shlex.quote(old_path)} {shlex.quote(added)}")
+    result = operator.run("move.py", *operator.file_arguments("--cut-over"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = operator.ledger()[-1]["run"]
+    copied = {e["item"]: e["counts"]["copied"] for e in operator.ledger()
+              if e["run"] == run and e["step"] == "files" and e["state"] == "done"}
+    assert copied.pop("sod-fs01/Hem") == 2
+    assert set(copied.values()) == {0}
+    got = smb(lab, user, passwords[user], user, 'get "Sista filen före flytten.txt" /tmp/e2e-added')
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert lab.ssh(CLIENT, "cat /tmp/e2e-added && rm -f /tmp/e2e-added").stdout == "ny\n"
+    assert sha256_on(lab, "fs1", f"/srv/filer/hem/{user}/{path}") == sha256_on(lab, "sod-fs01", old_path)

@@ -191,6 +191,9 @@ def test_a_plan_changed_since_it_was_accepted_is_refused(planned):
         move.load_plan(path, accepted, organisation())
 
 
+SHARE = {"server": "sod-fs01", "share": "Hem", "kind": "homes", "target": "hem", "group": ""}
+
+
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda d: d["mailboxes"].append({"server": "sod-ex01", "account": "y", "user": "../../etc"}),
      "mailboxes[0].user: expected 1 to 20 ASCII letters"),
@@ -205,10 +208,26 @@ def test_a_plan_changed_since_it_was_accepted_is_refused(planned):
     (lambda d: d.pop("held_accounts"), "expected the keys"),
     (lambda d: d["held_accounts"].append({"server": "sod-fs01", "account": "k\x1b", "reason": "r"}),
      "held_accounts[0]: expected server, account and reason as text"),
+    (lambda d: d["shares"].append(SHARE | {"target": "SOD/../../etc"}),
+     "shares[0].target: expected a relative path of plain names"),
+    (lambda d: d["shares"].append(SHARE | {"target": "/etc"}),
+     "shares[0].target: expected a relative path of plain names"),
+    (lambda d: d["shares"].append(SHARE | {"server": "sod-ex01"}),
+     "shares[0].server: not an old file server of sodermalm"),
+    (lambda d: d["shares"].append(SHARE | {"kind": "mirror"}),
+     "shares[0]: expected a share name and a kind of folder, homes"),
+    (lambda d: d["shares"].extend([SHARE, SHARE | {"share": "hem"}]),
+     "shares[1]: sod-fs01/hem is listed twice"),
+    (lambda d: d["groups"].append({"server": "sod-fs01", "group": "SOD_Chefer", "new_group": "",
+                                   "users": ["root; rm"]}),
+     "groups[0].users: expected user names"),
+    (lambda d: d["held_shares"].append({"server": "sod-fs01", "share": "", "reason": "r"}),
+     "held_shares[0]: expected server, share and reason as text"),
 ])
 def test_a_bad_plan_is_refused_naming_the_key(planned, change, expected):
     _, path, _, _ = planned
-    accepted = rewrite(path, lambda d: (d.update(mailboxes=[], held_accounts=[]), change(d)))
+    accepted = rewrite(path, lambda d: (d.update(mailboxes=[], held_accounts=[], shares=[], groups=[]),
+                                        change(d)))
     with pytest.raises(move.BadInput, match=re.escape(f"sodermalm-plan.json: {expected}")):
         move.load_plan(path, accepted, organisation())
 
@@ -233,12 +252,14 @@ def test_bad_input_stops_the_move_before_any_host_is_read(planned, tmp_path, mon
 
 def test_held_accounts_and_mailboxes_are_written_to_the_ledger(tmp_path):
     decided = {"held_accounts": [{"server": "sod-fs01", "account": "konsult1", "reason": "no person"}],
-               "held_mailboxes": [{"server": "sod-ex01", "account": "konsult1", "reason": "no person"}]}
+               "held_mailboxes": [{"server": "sod-ex01", "account": "konsult1", "reason": "no person"}],
+               "held_shares": [{"server": "sod-fs01", "share": "Arkiv", "reason": "no new share"}]}
     with ledger.open_run(tmp_path, "sodermalm") as run:
-        move.record_held(run, decided)
+        move.record_held(run, decided, {"mail", "files"})
         comment = ledger.ticket_comment(run, "Södermalms stadsdelsnämnd")
     assert "- people sod-fs01/konsult1: held (no person)" in comment
     assert "- mail sod-ex01/konsult1: held (no person)" in comment
+    assert "- files sod-fs01/Arkiv: held (no new share)" in comment
 
 
 def test_the_same_message_twice_in_the_old_mailbox_is_expected_twice():

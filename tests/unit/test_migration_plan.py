@@ -110,3 +110,47 @@ def test_the_mailboxes_go_to_their_accounts_people_and_held_accounts_mail_stays(
     assert "To move: 1 mailboxes, 3000 messages, 9000000000 bytes. Held: 2" in text
     # 9 GB at 10 MB/s is 15 minutes; 3,000 messages at 1 per second are 50: the slower counts.
     assert "About 50 min for the mail" in text
+
+
+def sodermalm_discovery(shares, groups):
+    users = [{"name": f"u{index}", "full_name": "", "description": f"Anst.nr {person['employee_id']}"}
+             for index, person in enumerate(csv.DictReader(PERSONNEL.open(encoding="utf-8")))]
+    return {"file_servers": [{"name": "sod-fs01", "shares": shares, "users": users, "groups": groups}]}
+
+
+def test_each_old_share_gets_its_new_place_or_is_held():
+    organisation = city_model.load_city(DATA, register=False).organisations["sodermalm"]
+    shares, held = plan.share_targets(organisation, sodermalm_discovery(
+        [{"name": "Aldreomsorg", "comment": "Äldreomsorg"}, {"name": "Hem", "comment": "Hemkataloger"},
+         {"name": "Gemensam", "comment": "Södermalm"},
+         {"name": "Gamla projekt", "comment": "Äldreomsorg 1999"}], []))
+    assert [(s["share"], s["kind"], s["target"], s["group"]) for s in shares] == [
+        ("Aldreomsorg", "folder", "SOD/Avdelningar/aldreomsorg", "SOD-Avd-aldreomsorg"),
+        ("Hem", "homes", "hem", ""),
+        ("Gemensam", "folder", "SOD/Gemensam", "SOD-Personal")]
+    assert held == [{"server": "sod-fs01", "share": "Gamla projekt",
+                     "reason": "no new share is this share's: a person decides"}]
+
+
+def test_an_old_group_becomes_a_new_one_only_with_exactly_its_people():
+    city = city_model.load_city(DATA, register=False)
+    organisation = city.organisations["sodermalm"]
+    people = [p for p in personnel.load_people([PERSONNEL], city.organisations) if p["status"] != "leaver"]
+    discovery = sodermalm_discovery([], [])
+    rows = csv.DictReader(PERSONNEL.open(encoding="utf-8"))
+    index = {p["employee_id"]: f"u{i}" for i, p in enumerate(rows)}
+    elderly = sorted(index[p["employee_id"]] for p in people if p["department"] == "aldreomsorg")
+    discovery["file_servers"][0]["groups"] = [
+        {"name": "SOD_Aldreomsorg", "members": elderly},
+        {"name": "SOD_Chefer", "members": elderly[:2]},
+        {"name": "SOD_Alla", "members": sorted(index.values())},
+        {"name": "SOD_Tom", "members": []}]
+    everyone = personnel.load_people([PERSONNEL], city.organisations)
+    mapping = plan.account_map(discovery, everyone, "sodermalm")
+    found = {g["group"]: (g["new_group"], g["users"])
+             for g in plan.group_targets(organisation, discovery, mapping, everyone)}
+    by_account = {m.account.name: m.username for m in mapping.matched}
+    assert found["SOD_Aldreomsorg"] == ("SOD-Avd-aldreomsorg", [])
+    assert found["SOD_Chefer"] == ("", sorted(by_account[a] for a in elderly[:2]))
+    assert found["SOD_Alla"] == ("SOD-Personal", [])
+    assert found["SOD_Tom"] == ("", [])
