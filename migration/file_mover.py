@@ -181,10 +181,12 @@ def parse_listing(text: str) -> list[Entry]:
     return entries
 
 
-def run(argv: list[str], stdin: bytes | None = None) -> str:
+def run(argv: list[str], stdin: bytes | None = None, check: bool = True) -> str:
     result = subprocess.run(argv, input=stdin, capture_output=True, timeout=TIMEOUT, check=False,
                             env={**os.environ, "TZ": "UTC", "LC_ALL": "C.UTF-8"})
     output = result.stdout.decode("utf-8", "surrogateescape")
+    if not check:
+        return output + result.stderr.decode("utf-8", "replace")
     if result.returncode != 0:
         lines = (output + result.stderr.decode("utf-8", "replace")).strip().splitlines()
         raise MoveError(f"{argv[0]}: {lines[-1] if lines else result.returncode}")
@@ -362,7 +364,13 @@ def move(job: dict) -> dict:
     state = job["state"]
     os.makedirs(state, mode=0o700, exist_ok=True)
     cache = ListingCache(os.path.join(state, f"{job['server']}-{job['share']}.listing"))
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.monotonic() - started - sum(phases.values()), 3)
+
     signatures = sections(run(["smbclient", share_url, *auth, "-c", "recurse on; ls"]))
+    phase("listing")
     changed = [folder for folder, sign in signatures.items() if cache.signatures.get(folder) != sign]
     unchanged = set(signatures) - set(changed)
     entries = [entry for entry in cache.entries if entry.path.rpartition("/")[0] in unchanged]
@@ -371,8 +379,9 @@ def move(job: dict) -> dict:
         script = ["showacls on"]
         for folder in changed:
             script += [f"cd {quoted(smb_path(folder))}", "pwd", "ls"]
-        fresh = parse_listing(run(["smbclient", share_url, *auth], stdin="\n".join(script).encode("utf-8")))
+        fresh = parse_listing(run(["smbclient", share_url, *auth], "\n".join(script).encode("utf-8")))
         entries += fresh
+    phase("acls")
     sids = sorted({e.owner for e in entries if e.owner} | {ace[0] for e in entries for ace in e.aces})
     names: dict[str, str] = {}
     if sids:
@@ -422,6 +431,7 @@ def move(job: dict) -> dict:
             return False
         return found.st_size == entry.size and int(found.st_mtime) == entry.mtime
 
+    phase("translation")
     to_fetch = [e for e in files if not unchanged(e)]
     needed = sum(e.size for e in to_fetch)
     free = shutil.disk_usage(state).free
@@ -438,10 +448,7 @@ def move(job: dict) -> dict:
                 script.append(f"get {quoted(smb_path(entry.path))} {quoted(local)}")
             except MoveError as error:
                 problems.append(f"{entry.path}: {error}")
-        result = subprocess.run(["smbclient", share_url, *auth], input="\n".join(script).encode("utf-8"),
-                                capture_output=True, timeout=TIMEOUT, check=False,
-                                env={**os.environ, "TZ": "UTC", "LC_ALL": "C.UTF-8"})
-        said = (result.stdout + result.stderr).decode("utf-8", "replace")
+        said = run(["smbclient", share_url, *auth], "\n".join(script).encode("utf-8"), check=False)
         placed, records = [], []
         for number, entry in enumerate(batch):
             staged = os.path.join(staging, str(number))
@@ -468,11 +475,13 @@ def move(job: dict) -> dict:
             fetched += 1
             fetched_bytes += entry.size
         manifest.add(records)
+    phase("fetch")
     # Folders get their old write times last: placing files changed them.
     for folder in sorted(folders, key=lambda f: -f.path.count("/")):
         os.utime(os.path.join(target, mapped[folder.path]), (folder.mtime, folder.mtime))
     shutil.rmtree(staging, ignore_errors=True)
     problems += verify(files, mapped, manifest, target, fetched_now)
+    phase("verification")
     if not problems:
         cache.save(signatures, entries)
     listed = sorted(mapped[e.path] for e in files)
@@ -482,7 +491,7 @@ def move(job: dict) -> dict:
             "dropped": sorted(f"{k}: {v}" for k, v in translation.dropped.items()),
             "problems": problems[:MAX_PROBLEMS], "problem_count": len(problems),
             "sha256": hashlib.sha256(manifest_text.encode("utf-8", "surrogateescape")).hexdigest(),
-            "seconds": round(time.monotonic() - started, 3)}
+            "seconds": round(time.monotonic() - started, 3), "phases": phases}
 
 
 def verify(files: list[Entry], mapped: dict[str, str], manifest: Manifest, target: str,

@@ -81,6 +81,7 @@ class Moved:
     dropped: list[str]
     sha256: str
     seconds: float
+    phases: dict[str, float]  # seconds of the listing, ACLs, translation, fetch, verification
 
 
 def install(remote: Any, folder: str, auth: dict[str, bytes]) -> None:
@@ -108,7 +109,7 @@ def move_share(remote: Any, folder: str, task: dict[str, Any]) -> Moved:
                             + "; ".join(said["problems"][:10]) + (f"; and {more} more" if more > 0 else ""))
     return Moved(said["files"], said["bytes"], said["fetched"], said["fetched_bytes"],
                  [tuple(pair) for pair in said["renamed"]], said["held"], said["dropped"], said["sha256"],
-                 said["seconds"])
+                 said["seconds"], said["phases"])
 
 
 def report(moved: dict[str, Moved]) -> str:
