@@ -231,7 +231,7 @@ def ticket_comment(ledger: Ledger, organisation_name: str) -> str:
                 totals[key] = totals.get(key, 0) + value
         figures = ", ".join(f"{key} {value}" for key, value in sorted(totals.items()))
         seconds = sum(entry.seconds for entry in done)
-        lines.append(f"- {step}: {len(done)} klara ({figures}; {seconds:.0f} s)")
+        lines.append(f"- {step}: {len(done)} klara ({figures + '; ' if figures else ''}{seconds:.0f} s)")
     unfinished = ledger.unfinished()
     if unfinished:
         lines += ["", "Inte klart:"]

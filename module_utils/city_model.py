@@ -536,7 +536,10 @@ LEGACY_SERVER = Record({
     "fate": leaf(one_of(*LEGACY_FATES)),
     "site": leaf(identifier),
     "address": leaf(ip_address),
-})
+    # The day it was shut down for good, once its committee's move was verified
+    # (migration/retire.py writes it).
+    "retired": leaf(iso_date),
+}, optional=["retired"])
 ORGANISATION = Record({
     "id": leaf(identifier),
     "name": leaf(bounded(MAX_NAME_LENGTH)),
@@ -651,7 +654,8 @@ def _organisation_as_vars(org: dict[str, Any], waves: dict[int, dict[str, Any]])
         "departments": [dict(department) for department in org["departments"]],
         "staff": org["staff"],
         "workstations": org["workstations"],
-        "legacy_servers": [dict(server, address=str(server["address"]))
+        "legacy_servers": [dict(server, address=str(server["address"]),
+                                **({"retired": server["retired"].isoformat()} if "retired" in server else {}))
                            for server in org.get("legacy_servers", [])],
     }
 
@@ -1569,7 +1573,8 @@ def lab_legacy_hosts(city: City, declared: Mapping[str, int] | None,
     `legacy_hosts`: name -> index in the one datacentre's network), each the organisation
     file's record with its lab `address`, `organisation` and `datacentre_network`; its
     declared `address` stays as `legacy_address`. CityDataError names every name that is no
-    included organisation's legacy server, a role with no stand-in, and a clashing address."""
+    included organisation's legacy server, a retired one, a role with no stand-in, and a
+    clashing address."""
     if not declared:
         return []
     problems = Problems()
@@ -1589,6 +1594,9 @@ def lab_legacy_hosts(city: City, declared: Mapping[str, int] | None,
             report(where, f"not a legacy server of the included organisations (theirs: {known})")
             continue
         organisation_id, server = servers[name]
+        if "retired" in server:
+            report(where, f"retired on {server['retired']}: the lab does not run an old server that is off")
+            continue
         if server["role"] not in LAB_LEGACY_ROLES:
             report(where, f"the lab has no stand-in for an old {server['role']} server "
                           f"(it has: {', '.join(LAB_LEGACY_ROLES)})")

@@ -1,5 +1,5 @@
 """Moving Södermalm's mail and files, as an operator does it and as its people see it
-afterwards.
+afterwards, and retiring the old file server.
 
 The lab runs Södermalm's old servers (inventory/lab: legacy_hosts): sod-fs01 (Samba, SMB1)
 and sod-ex01 (IMAP, 20,000 messages). The operator discovers them from this machine,
@@ -14,20 +14,24 @@ Then the files: move.py moves every old share onto fs1 (migration/file_mover.py,
 through pyinfra). A person finds their old files in their home and in their department's
 share, with the old dates and the same bytes, owned by them; a folder the old ACL kept to
 the chefs is still closed to them; a file changed and a file added on the old server since
-come with the cut-over run, and only they.
+come with the cut-over run, and only they. Last, migration/retire.py shuts sod-fs01 down
+over RPC and records it as retired in (a copy of) the city data.
 """
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import time
 
+import city_model  # conftest puts module_utils on sys.path
 import pytest
 from conftest import PERSONNEL, REPO, wait_for
 from test_orders import history
@@ -467,3 +471,30 @@ def test_the_file_cut_over_copies_only_what_changed_and_was_added(lab, operator,
     assert got.returncode == 0, got.stdout + got.stderr
     assert lab.ssh(CLIENT, "cat /tmp/e2e-added && rm -f /tmp/e2e-added").stdout == "ny\n"
     assert sha256_on(lab, "fs1", f"/srv/filer/hem/{user}/{path}") == sha256_on(lab, "sod-fs01", old_path)
+
+
+def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator, files_moved, tmp_path):
+    """Last: sod-fs01 goes off. The city data is a copy: the committed files are not touched."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "inventory/stockholm/data", data, ignore=shutil.ignore_patterns("discovery"))
+    result = operator.run("retire.py", "--accepted-plan", operator.accepted,
+                          "--discovery-dir", str(operator.directory), "--data-dir", str(data),
+                          "--ledger-dir", str(operator.ledger_dir),
+                          "--inventory", "inventory/lab", "--ssh-config", str(lab.state_dir / "ssh_config"),
+                          "--server-auth-file", f"sod-fs01={operator.directory / 'fs-auth'}",
+                          "--server-host", f"sod-fs01={lab.address('sod-fs01')}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Off: its container stopped, and no SMB answers at its address.
+    state = subprocess.run(["podman", "inspect", "-f", "{{.State.Status}}", f"{lab.prefix}-sod-fs01"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    assert state == "exited"
+    listing = lab.ssh(CLIENT, f"smbclient -N -L {lab.address('sod-fs01')} -m NT1", check=False)
+    assert listing.returncode != 0
+    # Recorded in the city data, which still loads; the servers whose move is not built stay.
+    organisation = city_model.load_city(data, register=False).organisations["sodermalm"]
+    retired = {s["name"]: s.get("retired") for s in organisation["legacy_servers"]}
+    assert retired["sod-fs01"] == datetime.date.today() and retired["sod-ex01"] is None
+    servers = last_states(operator.ledger(), "servers")
+    assert servers["sod-fs01"]["state"] == "done"
+    assert servers["sod-ps01"] == servers["sod-ps01"] | {
+        "state": "held", "message": "moving what a print server holds is not built yet"}

@@ -302,6 +302,15 @@ def test_a_legacy_host_without_a_stand_in_is_refused(city):
         in result.stderr
 
 
+def test_a_retired_legacy_host_is_not_run_by_the_lab(city):
+    city.edit_yaml("organisations/sodermalm.yml", lambda o: o["legacy_servers"][0].update(retired="2010-03-01"))
+    city.write_config({"plugin": "city", "legacy_hosts": {"sod-fs01": 200}})
+    result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
+    assert result.returncode != 0
+    assert "legacy_hosts.sod-fs01: retired on 2010-03-01: the lab does not run an old server that is off" \
+        in result.stderr
+
+
 def test_verify_file_accepts_city_configs_only(tmp_path):
     plugin = load_plugin_module().InventoryModule()
     for name in ("city.yml", "lab.city.yml", "hosts.yml", "city.yaml"):
