@@ -303,7 +303,8 @@ def test_a_legacy_host_without_a_stand_in_is_refused(city):
 
 
 def test_a_retired_legacy_host_is_not_run_by_the_lab(city):
-    city.edit_yaml("organisations/sodermalm.yml", lambda o: o["legacy_servers"][0].update(retired="2010-03-01"))
+    city.edit_yaml("organisations/sodermalm.yml",
+                   lambda o: o["legacy_servers"][0].update(retired="2010-03-01"))
     city.write_config({"plugin": "city", "legacy_hosts": {"sod-fs01": 200}})
     result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
     assert result.returncode != 0
