@@ -164,10 +164,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mail-server-host", action="append", default=[], metavar="NAME=ADDRESS[:PORT]",
                         help="reach an old mail server elsewhere than its declared address (the lab)")
     parser.add_argument("--ledger-dir", type=Path, help="default: DATA_DIR/migration-ledger")
-    parser.add_argument("--change-ticket", type=int, help="the wave's change ticket in the servicedesk")
-    parser.add_argument("--servicedesk-url", help="with --change-ticket: https://desk1.<domain>")
-    parser.add_argument("--servicedesk-token-file", type=Path, help="with --change-ticket: the REST token")
-    parser.add_argument("--servicedesk-ca", type=Path, help="the CA of the servicedesk's certificate")
+    add_change_ticket_options(parser)
     parser.add_argument("--cut-over", action="store_true",
                         help="move every mailbox again: only what arrived since the last run is copied")
     return parser.parse_args(argv)
@@ -258,15 +255,31 @@ def main(argv: list[str] | None = None) -> int:
     except ledger.LedgerError as error:
         print(error, file=sys.stderr)
         return 2
-    (ledger_dir / f"{organisation['id']}-{run.run}.ticket.txt").write_text(comment, encoding="utf-8")
+    if not report_run(ledger_dir, organisation, run.run, comment, change):
+        return 1
+    return 0 if ok else 1
+
+
+def add_change_ticket_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--change-ticket", type=int, help="the wave's change ticket in the servicedesk")
+    parser.add_argument("--servicedesk-url", help="with --change-ticket: https://desk1.<domain>")
+    parser.add_argument("--servicedesk-token-file", type=Path, help="with --change-ticket: the REST token")
+    parser.add_argument("--servicedesk-ca", type=Path, help="the CA of the servicedesk's certificate")
+
+
+def report_run(ledger_dir: Path, organisation: dict[str, Any], run: str, comment: str,
+               change: servicedesk.ChangeTicket | None) -> bool:
+    """The run's summary printed, beside the ledger, and on the change ticket; False when the
+    ticket could not be written."""
+    (ledger_dir / f"{organisation['id']}-{run}.ticket.txt").write_text(comment, encoding="utf-8")
     print(comment, end="")
     if change is not None:
         try:
-            change.comment(f"Flytt av {organisation['name']}, körning {run.run}", comment)
+            change.comment(f"Flytt av {organisation['name']}, körning {run}", comment)
         except servicedesk.ServicedeskError as error:
             print(f"{error} (the summary is in the ledger's folder)", file=sys.stderr)
-            return 1
-    return 0 if ok else 1
+            return False
+    return True
 
 
 def change_ticket(arguments: argparse.Namespace) -> servicedesk.ChangeTicket | None:

@@ -17,7 +17,8 @@ back through the city model (and restored if it does not load). The others stay,
 why: a server whose move is not built yet (print, application, switch), the old domain
 controller until every other old server of the committee is retired, a `rebaseline` host
 until its application has moved, one without --server-auth-file. Every server is written to
-the ledger (`servers`: done, or held with why).
+the ledger (`servers`: done, or held with why), and the run's summary, as move.py's, beside
+it and with --change-ticket on the wave's change ticket.
 
 Exit status: 0 every server given with --server-auth-file was retired; 1 not (named), or the
 move is not verified (nothing shut down); 2 bad input (nothing touched).
@@ -40,7 +41,7 @@ sys.path.insert(0, str(REPO / "module_utils"))
 import city_model  # noqa: E402
 import discovery_model  # noqa: E402
 
-from migration import ledger, move, move_files, new_side  # noqa: E402
+from migration import ledger, move, move_files, new_side, servicedesk  # noqa: E402
 from migration.discover import endpoint_pairs  # noqa: E402
 from migration.discovery.file_server import SMB1  # noqa: E402
 
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-host", action="append", default=[], metavar="NAME=ADDRESS",
                         help="reach an old server elsewhere than its declared address (the lab)")
     parser.add_argument("--date", type=datetime.date.fromisoformat, default=datetime.date.today())
+    move.add_change_ticket_options(parser)
     arguments = parser.parse_args(argv)
     try:
         city = city_model.load_city(arguments.data_dir, register=False)
@@ -191,10 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             if name not in known:
                 raise move.BadInput(f"{name}: not an old server of {organisation['id']}")
         auth = {name: move_files.checked_auth_file(file) for name, file in credentials.items()}
+        change = move.change_ticket(arguments)
         inventory = new_side.CityInventory.read(arguments.inventory)
         host = inventory.serving("file_servers", organisation["id"])
     except (move.BadInput, city_model.CityDataError, move_files.FileMoveError, new_side.NewSideError,
-            OSError) as error:
+            servicedesk.ServicedeskError, OSError) as error:
         print(error, file=sys.stderr)
         return 2
     ledger_dir = arguments.ledger_dir or arguments.data_dir / "migration-ledger"
@@ -230,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for remote in remotes:
             remote.close()
-    print(comment, end="")
+    if not move.report_run(ledger_dir, organisation, run.run, comment, change):
+        return 1
     return 0 if ok else 1
 
 

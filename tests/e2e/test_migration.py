@@ -93,10 +93,13 @@ class Operator:
                 "--inventory", "inventory/lab", "--ssh-config", str(self.lab.state_dir / "ssh_config"),
                 "--mail-server-password-file", str(self.mail_password),
                 "--mail-server-host", f"sod-ex01={old_server or self.lab.address('sod-ex01')}",
-                "--ledger-dir", str(self.ledger_dir), "--change-ticket", str(self.change_ticket),
+                "--ledger-dir", str(self.ledger_dir), *self.ticket_arguments(), *extra]
+
+    def ticket_arguments(self):
+        return ["--change-ticket", str(self.change_ticket),
                 "--servicedesk-url", f"https://desk1.{self.lab.hostvars['desk1']['baseline_domain']}",
                 "--servicedesk-token-file", str(self.token),
-                "--servicedesk-ca", str(self.lab.state_dir / "secrets/ca/ca.crt"), *extra]
+                "--servicedesk-ca", str(self.lab.state_dir / "secrets/ca/ca.crt")]
 
     def file_arguments(self, *extra):
         return ["--accepted-plan", self.accepted, "--discovery-dir", str(self.directory),
@@ -473,7 +476,8 @@ def test_the_file_cut_over_copies_only_what_changed_and_was_added(lab, operator,
     assert sha256_on(lab, "fs1", f"/srv/filer/hem/{user}/{path}") == sha256_on(lab, "sod-fs01", old_path)
 
 
-def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator, files_moved, tmp_path):
+def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator, desk, files_moved,
+                                                                  tmp_path):
     """Last: sod-fs01 goes off. The city data is a copy: the committed files are not touched."""
     data = tmp_path / "data"
     shutil.copytree(REPO / "inventory/stockholm/data", data, ignore=shutil.ignore_patterns("discovery"))
@@ -482,7 +486,8 @@ def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator,
                           "--ledger-dir", str(operator.ledger_dir),
                           "--inventory", "inventory/lab", "--ssh-config", str(lab.state_dir / "ssh_config"),
                           "--server-auth-file", f"sod-fs01={operator.directory / 'fs-auth'}",
-                          "--server-host", f"sod-fs01={lab.address('sod-fs01')}")
+                          "--server-host", f"sod-fs01={lab.address('sod-fs01')}",
+                          *operator.ticket_arguments())
     assert result.returncode == 0, result.stdout + result.stderr
     # Off: its container stopped, and no SMB answers at its address.
     state = subprocess.run(["podman", "inspect", "-f", "{{.State.Status}}", f"{lab.prefix}-sod-fs01"],
@@ -498,3 +503,6 @@ def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator,
     assert servers["sod-fs01"]["state"] == "done"
     assert servers["sod-ps01"] == servers["sod-ps01"] | {
         "state": "held", "message": "moving what a print server holds is not built yet"}
+    # And on the wave's change ticket.
+    _, comments = history(desk, operator.change_ticket)
+    assert "- servers: 1 klara" in comments[-1] and "- servers sod-ps01: held" in comments[-1], comments[-1]
