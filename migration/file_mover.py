@@ -372,8 +372,8 @@ def move(job: dict) -> dict:
     signatures = sections(run(["smbclient", share_url, *auth, "-c", "recurse on; ls"]))
     phase("listing")
     changed = [folder for folder, sign in signatures.items() if cache.signatures.get(folder) != sign]
-    unchanged = set(signatures) - set(changed)
-    entries = [entry for entry in cache.entries if entry.path.rpartition("/")[0] in unchanged]
+    kept_folders = set(signatures) - set(changed)
+    entries = [entry for entry in cache.entries if entry.path.rpartition("/")[0] in kept_folders]
     fresh: list[Entry] = []
     if changed:
         script = ["showacls on"]
@@ -441,16 +441,17 @@ def move(job: dict) -> dict:
     fetched_now: set[str] = set()
     for start in range(0, len(to_fetch), BATCH):
         batch = to_fetch[start:start + BATCH]
-        script = []
+        script, asked = [], []
         for number, entry in enumerate(batch):
             try:
                 local = os.path.join(staging, str(number))
                 script.append(f"get {quoted(smb_path(entry.path))} {quoted(local)}")
+                asked.append((number, entry))
             except MoveError as error:
                 problems.append(f"{entry.path}: {error}")
         said = run(["smbclient", share_url, *auth], "\n".join(script).encode("utf-8"), check=False)
         placed, records = [], []
-        for number, entry in enumerate(batch):
+        for number, entry in asked:
             staged = os.path.join(staging, str(number))
             try:
                 size = os.stat(staged).st_size
