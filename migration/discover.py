@@ -4,14 +4,15 @@ module_utils/discovery_model.py) and `<id>.md`, the readable report.
 
 Reads each site switch the organisation file declares (`legacy_servers`, role switch) over
 SSH, each old file server over SMB1, each old mail server over IMAP (the mailboxes of the
-old accounts the file servers list, or of --mail-accounts-file), and each PC named with
---pc over WinRM. Passwords are read from files, never from the command line. The old print
-servers are later work.
+old accounts the file servers list, or of --mail-accounts-file), each old print server's
+queues over IPP (with --print-servers: listing queues needs no password), and each PC
+named with --pc over WinRM. Passwords are read from files, never from the command line.
 
     python migration/discover.py --organisation sodermalm \\
         --switch-password-file FILE [--switch-host sod-sw01=127.0.0.1:2222] \\
         --file-server-auth-file FILE [--file-server-host sod-fs01=10.89.0.40] \\
         --mail-server-password-file FILE [--mail-server-login '{account}*migrering'] \\
+        --print-servers [--print-server-host sod-ps01=10.89.0.42[:631]] \\
         [--pc sod-ws-00001=https://10.18.8.20:5986/wsman --winrm-password-file FILE]
 
 Exits 1 when a device could not be read (the others are still written) and 2 on bad data.
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import city_model
 
-from migration.discovery import file_server, mail_server, report, store, switch, windows_pc
+from migration.discovery import file_server, mail_server, print_server, report, store, switch, windows_pc
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -109,6 +110,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mail-accounts-file", type=Path,
                         help="the accounts whose mailboxes to read, one per line (default: the old "
                              "accounts the file servers list)")
+    parser.add_argument("--print-servers", action="store_true",
+                        help="read the old print servers' queues over IPP")
+    parser.add_argument("--print-server-host", action="append", default=[], metavar="NAME=ADDRESS[:PORT]",
+                        help="reach a print server elsewhere than its declared address (the lab)")
     parser.add_argument("--pc", action="append", default=[], metavar="NAME=ENDPOINT")
     parser.add_argument("--winrm-username", default="inventering")
     parser.add_argument("--winrm-password-file", type=Path)
@@ -178,6 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         mail_servers.append(record)
         print(f"{device['name']}: {len(record.get('mailboxes', []))} of {len(accounts)} mailboxes read in "
               f"{record.get('seconds', 0):.1f} s, {len(record.get('problems', []))} problems")
+    print_servers = []
+    print_hosts = endpoint_pairs(arguments.print_server_host, "--print-server-host")
+    for device in reachable(organisation, "print", Path() if arguments.print_servers else None,
+                            "--print-servers"):
+        host, _, port = print_hosts.get(device["name"], str(device["address"])).partition(":")
+        record = print_server.discover_print_server(device, host, int(port or print_server.IPP_PORT))
+        failed = failed or "queues" not in record
+        print_servers.append(record)
+        print(f"{device['name']}: {len(record.get('queues', []))} queues read in {record['seconds']:.1f} s, "
+              f"{len(record.get('problems', []))} problems")
     register = {w.hostname: w for w in city.workstations}
     for name, endpoint in endpoint_pairs(arguments.pc, "--pc").items():
         try:
@@ -194,14 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: read in {record['seconds']:.1f} s")
     directory = arguments.output_dir or arguments.data_dir / "discovery"
     path = store.write_discovery(directory, organisation["id"], city, switches=switches, pcs=pcs,
-                                 file_servers=file_servers, mail_servers=mail_servers, discrepancies=found)
+                                 file_servers=file_servers, mail_servers=mail_servers,
+                                 print_servers=print_servers, discrepancies=found)
     markdown = path.with_suffix(".md")
     found_devices = {"switches": switches, "pcs": pcs, "file_servers": file_servers,
-                     "mail_servers": mail_servers, "discrepancies": found}
+                     "mail_servers": mail_servers, "print_servers": print_servers, "discrepancies": found}
     markdown.write_text(report.render(organisation, found_devices, city), encoding="utf-8")
     print(f"wrote {city_model.display_path(path)} and {city_model.display_path(markdown)}: "
           f"{len(switches)} switches, {len(file_servers)} file servers, {len(mail_servers)} mail servers, "
-          f"{len(pcs)} PCs, "
+          f"{len(print_servers)} print servers, {len(pcs)} PCs, "
           f"{len(found)} discrepancies")
     return 1 if failed else 0
 

@@ -5,7 +5,7 @@
         --inventory inventory/lab --ssh-config .lab/gemensam/ssh_config \\
         [--file-server-auth-file FILE] [--file-server-host sod-fs01=10.89.0.111] \\
         [--mail-server-password-file FILE] [--mail-server-login '{account}*migrering'] \\
-        [--mail-server-host sod-ex01=10.89.0.113] [--ledger-dir DIR] [--cut-over] \
+        [--mail-server-host sod-ex01=10.89.0.113] [--printers] [--ledger-dir DIR] [--cut-over] \
         [--change-ticket N --servicedesk-url https://desk1.<domain> --servicedesk-token-file FILE \
          --servicedesk-ca FILE]
 
@@ -17,7 +17,9 @@ Steps done so far: the people (every old account held by the plan is recorded as
 the files (migration/move_files.py, with --file-server-auth-file), run on the file server
 that serves the committee, and the mail (migration/move_mail.py, with
 --mail-server-password-file), run on its mail server; both reached with pyinfra over SSH
-(migration/new_side.py). Every item is recorded in the committee's ledger
+(migration/new_side.py); and the printers (migration/move_printers.py, with --printers):
+each old queue mapped onto the new queue of the same printer, checked over IPP on the
+print server that serves the committee. Every item is recorded in the committee's ledger
 (migration/ledger.py) as it starts and ends. A run skips the shares and mailboxes its
 ledger has as done; --cut-over moves every one again, which copies only what changed or
 arrived since. At the end the run's summary is printed, written beside the ledger and, with
@@ -44,13 +46,13 @@ import city_model  # noqa: E402
 import discovery_model  # noqa: E402
 import personnel  # noqa: E402
 
-from migration import ledger, move_files, move_mail, new_side, servicedesk  # noqa: E402
+from migration import ledger, move_files, move_mail, move_printers, new_side, servicedesk  # noqa: E402
 from migration.discover import checked_login, endpoint_pairs, first_line  # noqa: E402
 from migration.discovery import mail_server  # noqa: E402
 
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 PLAN_KEYS = {"organisation", "accounts", "held_accounts", "mailboxes", "held_mailboxes",
-             "shares", "held_shares", "groups"}
+             "shares", "held_shares", "groups", "printers", "held_printers"}
 SHARE_KINDS = ("folder", "homes")
 # The file server's root when its host variables do not say (the file_server role's default).
 FILE_SERVER_ROOT = "/srv/filer"
@@ -104,6 +106,7 @@ def load_plan(path: Path, accepted: str, organisation: dict[str, Any]) -> dict[s
                     and 0 < len(held[name]) <= 256 for name in ("server", field, "reason")):
                 raise BadInput(f"{label}: {key}[{index}]: expected server, {field} and reason as text")
     check_file_decisions(decided, organisation, label)
+    move_printers.check_printer_decisions(decided, organisation, label)
     return decided
 
 
@@ -163,6 +166,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                              "default: %(default)s")
     parser.add_argument("--mail-server-host", action="append", default=[], metavar="NAME=ADDRESS[:PORT]",
                         help="reach an old mail server elsewhere than its declared address (the lab)")
+    parser.add_argument("--printers", action="store_true",
+                        help="map the old print queues onto the new print server's (checked over IPP)")
     parser.add_argument("--ledger-dir", type=Path, help="default: DATA_DIR/migration-ledger")
     add_change_ticket_options(parser)
     parser.add_argument("--cut-over", action="store_true",
@@ -215,10 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         decided = load_plan(directory / f"{organisation['id']}-plan.json", arguments.accepted_plan,
                             organisation)
         steps = {step for step, given in (("files", arguments.file_server_auth_file),
-                                          ("mail", arguments.mail_server_password_file)) if given}
+                                          ("mail", arguments.mail_server_password_file),
+                                          ("printers", arguments.printers)) if given}
         if not steps:
-            raise BadInput("nothing to move: give --file-server-auth-file, --mail-server-password-file "
-                           "or both")
+            raise BadInput("nothing to move: give --file-server-auth-file, --mail-server-password-file, "
+                           "--printers, or several")
         login_template = checked_login(arguments.mail_server_login)
         change = change_ticket(arguments)
         inventory = new_side.CityInventory.read(arguments.inventory)
@@ -235,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                 configs[name] = move_mail.imapc_config(host, int(port or 143), password)
         if "files" in steps:
             files = file_step(arguments, organisation, decided, inventory)
+        if "printers" in steps:
+            print_host = inventory.serving("print_servers", organisation["id"])
+            print_address = inventory.hostvars[print_host]["ansible_host"]
     except (BadInput, ValueError, OSError, city_model.CityDataError, new_side.NewSideError,
             move_mail.MailMoveError, move_files.FileMoveError, servicedesk.ServicedeskError) as error:
         print(error, file=sys.stderr)
@@ -251,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             if "mail" in steps:
                 ok = move_all_mail(run, inventory, mail_host, arguments, configs, decided,
                                    login_template) and ok
+            if "printers" in steps:
+                report = ledger_dir / f"{organisation['id']}-{run.run}.printers.txt"
+                ok = move_printers.map_printers(run, decided, print_host, print_address, report) and ok
             comment = ledger.ticket_comment(run, organisation["name"])
     except ledger.LedgerError as error:
         print(error, file=sys.stderr)

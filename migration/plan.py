@@ -23,7 +23,12 @@ Each old group becomes a new one only when it holds exactly the same people (gro
 the committee's staff group or a department's group; any other group is carried over as
 its people, so nobody gains access on the way.
 
-Not yet in the plan: print queues and applications (their discovery is later work).
+Each old print queue is given the site's new queue that prints to the same printer
+(printer_targets): the printer's address in the old queue's device URI is the address in
+a new queue's. An old queue for a printer no new queue reaches is held. Several old queues
+of one printer (a PCL and a PostScript queue) become the one new queue.
+
+Not yet in the plan: applications (their discovery is later work).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import discovery_model  # noqa: E402
 import personnel  # noqa: E402
 
 from migration import accounts  # noqa: E402
+from migration.discovery.print_server import printer_address  # noqa: E402
 from migration.discovery.report import md, table  # noqa: E402
 
 
@@ -121,6 +127,28 @@ def share_targets(organisation: dict[str, Any], discovery: dict[str, Any]) -> tu
     return shares, held
 
 
+def printer_targets(organisation: dict[str, Any], discovery: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    """(old queues with the new queue of the same printer, held queues with why)."""
+    new_queues: dict[str, dict[str, Any]] = {}
+    for site in organisation.get("sites", []):
+        for printer in sorted(site.get("printers") or [], key=lambda p: p["name"]):
+            new_queues.setdefault(printer_address(printer["device_uri"]), {
+                "target": printer["name"], "site": site["id"]})
+    printers, held = [], []
+    for server in discovery.get("print_servers", []):
+        for queue in server.get("queues", []):
+            address = printer_address(queue.get("device_uri", ""))
+            place = {"server": server["name"], "queue": queue["name"]}
+            if not address:
+                held.append(place | {"reason": "the old server did not say which printer it prints to"})
+            elif address in new_queues:
+                printers.append(place | {"printer": address} | new_queues[address])
+            else:
+                held.append(place | {"reason": f"no new queue prints to {address}: order one, or the "
+                                               "printer is retired"})
+    return printers, held
+
+
 def group_targets(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
                   people: list[dict[str, Any]]) -> list[dict]:
     """Each old group of the old file servers: the new group that holds exactly its matched
@@ -166,12 +194,17 @@ def mail_to_move(boxes: Mailboxes) -> tuple[int, int]:
 
 
 def decisions(organisation: dict[str, Any], mapping: accounts.AccountMap, boxes: Mailboxes,
-              files: tuple[list[dict], list[dict], list[dict]] = ([], [], [])) -> dict[str, Any]:
+              files: tuple[list[dict], list[dict], list[dict]] = ([], [], []),
+              queues: tuple[list[dict], list[dict]] = ([], [])) -> dict[str, Any]:
     """What the plan decides, for the moves to follow (migration/move.py): each old account's
     person or why it is held, each old mailbox's new owner or why its mail stays, each old
-    share's new place or why it stays, and each old group's new group or people."""
+    share's new place or why it stays, each old group's new group or people, and each old
+    print queue's new queue or why it is held."""
     shares, held_shares, groups = files
+    printers, held_printers = queues
     return {
+        "printers": printers,
+        "held_printers": held_printers,
         "shares": shares,
         "held_shares": held_shares,
         "groups": groups,
@@ -223,9 +256,21 @@ def files_section(files: tuple[list[dict], list[dict], list[dict]] | None) -> li
     return lines
 
 
+def printers_section(queues: tuple[list[dict], list[dict]] | None) -> list[str]:
+    if not queues or not any(queues):
+        return []
+    printers, held = queues
+    lines = ["## Printers", ""]
+    lines += table(["Server", "Old queue", "Printer", "Becomes"],
+                   [[p["server"], p["queue"], p["printer"], f"{p['target']} ({p['site']})"] for p in printers]
+                   + [[h["server"], h["queue"], "", f"held: {h['reason']}"] for h in held])
+    return lines
+
+
 def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: accounts.AccountMap,
            seconds: float | None, boxes: Mailboxes | None = None, mail_seconds: float | None = None,
-           files: tuple[list[dict], list[dict], list[dict]] | None = None) -> str:
+           files: tuple[list[dict], list[dict], list[dict]] | None = None,
+           queues: tuple[list[dict], list[dict]] | None = None) -> str:
     lines = [f"# Plan: moving {md(organisation['name'])} ({md(organisation['code'])})", "",
              "Nothing moves until this plan is accepted on the wave's change ticket.", "",
              f"## People: {len(mapping.matched)} old accounts matched, {len(mapping.held)} held", ""]
@@ -248,6 +293,7 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], mapping: acc
     lines += [f"In all {total_files} files, {total_bytes} bytes.", ""]
     lines += files_section(files)
     lines += mail_section(boxes or [])
+    lines += printers_section(queues)
     lines += ["## Time", ""]
     lines += [f"About {duration(seconds)} for the files at the measured throughput." if seconds is not None
               else "No estimate: give the throughput measured on the committee's network.", ""]
@@ -297,16 +343,17 @@ def main(argv: list[str] | None = None) -> int:
                     if discovery.get("mail_servers") else None)
     output = args.output or directory / f"{organisation['id']}-plan.md"
     files = (*share_targets(organisation, discovery), group_targets(organisation, discovery, mapping, people))
-    decided = decisions_json(decisions(organisation, mapping, boxes, files))
+    queues = printer_targets(organisation, discovery)
+    decided = decisions_json(decisions(organisation, mapping, boxes, files, queues))
     accept = hashlib.sha256(decided).hexdigest()
-    text = render(organisation, discovery, mapping, seconds, boxes, mail_seconds, files)
+    text = render(organisation, discovery, mapping, seconds, boxes, mail_seconds, files, queues)
     text += (f"\n## Accepting it\n\nThe decisions above are in `{output.with_suffix('.json').name}`, "
              f"SHA-256 `{accept}`. The move runs only with\n`migration/move.py --organisation "
              f"{organisation['id']} --accepted-plan {accept}`.\n")
     output.write_text(text, encoding="utf-8")
     output.with_suffix(".json").write_bytes(decided)
     print(f"wrote {city_model.display_path(output)}: {len(mapping.matched)} accounts matched, "
-          f"{len(mapping.held)} held, {len(shares)} shares")
+          f"{len(mapping.held)} held, {len(shares)} shares, {len(queues[0]) + len(queues[1])} print queues")
     print(f"accept it with: --accepted-plan {accept}")
     return 0
 

@@ -6,15 +6,16 @@
         --inventory inventory/lab --ssh-config .lab/gemensam/ssh_config \\
         --server-auth-file sod-fs01=FILE [--server-host sod-fs01=10.89.0.111] [--date YYYY-MM-DD]
 
-Nothing is shut down unless the committee's ledger has every share and every mailbox of the
-accepted plan moved and verified (its last entry `done`). Then each old server whose fate is
-`retire` and whose content has moved (the file and mail servers) is shut down as a Windows
+Nothing is shut down unless the committee's ledger has every share, every mailbox and every
+print queue of the accepted plan moved and verified (its last entry `done`). Then each old
+server whose fate is `retire` and whose content has moved (the file, mail and print servers)
+is shut down as a Windows
 server is, over RPC by its Administrator (`net rpc shutdown`, the authentication file given
 with --server-auth-file NAME=FILE), from the file server that serves the committee (reached
 with pyinfra, as the move is); once it no longer answers on SMB it is recorded as retired
 in the city data: `retired: <date>` in its entry of the organisation file, which is read
 back through the city model (and restored if it does not load). The others stay, each with
-why: a server whose move is not built yet (print, application, switch), the old domain
+why: a server whose move is not built yet (application, switch), the old domain
 controller until every other old server of the committee is retired, a `rebaseline` host
 until its application has moved, one without --server-auth-file. Every server is written to
 the ledger (`servers`: done, or held with why), and the run's summary, as move.py's, beside
@@ -46,7 +47,7 @@ from migration.discover import endpoint_pairs  # noqa: E402
 from migration.discovery.file_server import SMB1  # noqa: E402
 
 # Roles whose content the move carries, by the ledger step that moves it.
-MOVED_BY = {"file": "files", "mail": "mail"}
+MOVED_BY = {"file": "files", "mail": "mail", "print": "printers"}
 OFF_SECONDS = 180
 
 
@@ -55,10 +56,11 @@ class RetireError(Exception):
 
 
 def unverified(decided: dict[str, Any], entries: list[ledger.Entry]) -> list[str]:
-    """The plan's shares and mailboxes whose last ledger entry is not `done`."""
+    """The plan's shares, mailboxes and print queues whose last ledger entry is not `done`."""
     last = {(entry.step, entry.item): entry.state for entry in entries}
     planned = [("files", f"{s['server']}/{s['share']}") for s in decided["shares"]]
     planned += [("mail", f"{b['server']}/{b['account']}") for b in decided["mailboxes"]]
+    planned += [("printers", f"{p['server']}/{p['queue']}") for p in decided["printers"]]
     return [f"{step} {item}: {last.get((step, item), 'not moved')}" for step, item in planned
             if last.get((step, item)) != "done"]
 

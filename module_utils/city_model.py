@@ -1563,8 +1563,9 @@ def select(city: City, organisations: list[str] | None = None, sites: list[str] 
                    workstations=[w for w in city.workstations if w.site in kept_sites])
 
 
-# The old servers the lab can stand in for (roles legacy_file_server, legacy_mail_server).
-LAB_LEGACY_ROLES = ("file", "mail")
+# The old servers the lab can stand in for (roles legacy_file_server, legacy_mail_server,
+# legacy_print_server).
+LAB_LEGACY_ROLES = ("file", "mail", "print")
 
 
 def lab_legacy_hosts(city: City, declared: Mapping[str, int] | None,

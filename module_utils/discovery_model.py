@@ -193,8 +193,26 @@ MAIL_SERVER = Record({
     "problems": PROBLEMS,
 }, optional=["mailboxes", "seconds", "problems"])
 
+MAX_QUEUE_NAME_LENGTH = 127   # an IPP printer-name
+MAX_URI_LENGTH = 1023          # an IPP uri
+QUEUE = Record({
+    "name": leaf(bounded(MAX_QUEUE_NAME_LENGTH)),
+    "device_uri": leaf(bounded(MAX_URI_LENGTH)),
+    "driver": leaf(bounded(MAX_DESCRIPTION_LENGTH, empty=True)),    # printer-make-and-model
+    "location": leaf(bounded(MAX_DESCRIPTION_LENGTH, empty=True)),
+    "info": leaf(bounded(MAX_DESCRIPTION_LENGTH, empty=True)),
+    "jobs": leaf(whole_number(0, MAX_COUNT)),                         # queued-job-count
+}, optional=["device_uri", "driver", "location", "info", "jobs"])
+PRINT_SERVER = Record({
+    "name": leaf(city_model.hostname),        # declared in the organisation file
+    "address": leaf(city_model.ip_address),   # declared
+    "queues": list_of_at_most(QUEUE),
+    "seconds": leaf(seconds),
+    "problems": PROBLEMS,
+}, optional=["queues", "seconds", "problems"])
+
 # The kinds of device in a discovery file that the organisation file declares as legacy_servers.
-LEGACY_DEVICE_KINDS = ("switches", "file_servers", "mail_servers")
+LEGACY_DEVICE_KINDS = ("switches", "file_servers", "mail_servers", "print_servers")
 
 DISCOVERY = Record({
     "organisation": leaf(city_model.identifier),
@@ -202,8 +220,9 @@ DISCOVERY = Record({
     "pcs": list_of_at_most(PC),
     "file_servers": list_of_at_most(FILE_SERVER),
     "mail_servers": list_of_at_most(MAIL_SERVER),
+    "print_servers": list_of_at_most(PRINT_SERVER),
     "discrepancies": PROBLEMS,
-}, optional=["switches", "pcs", "file_servers", "mail_servers", "discrepancies"])
+}, optional=["switches", "pcs", "file_servers", "mail_servers", "print_servers", "discrepancies"])
 
 
 def checked(schema: Record, raw: dict[str, Any], label: str) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def render(organisation: dict[str, Any], discovery: dict[str, Any], city: city_m
         lines += file_server_section(server)
     for server in discovery.get("mail_servers", []):
         lines += mail_server_section(server)
+    for server in discovery.get("print_servers", []):
+        lines += print_server_section(server)
     lines += pcs_section(discovery.get("pcs", []))
     lines += ["## Discrepancies with the city data", ""]
     lines += [f"- {md(text)}" for text in discovery.get("discrepancies", [])] or ["None found.", ""]
@@ -114,6 +116,17 @@ def mail_server_section(server: dict[str, Any]) -> list[str]:
     lines += table(columns, [[m["account"], len(m.get("folders", [])), m.get("messages", "?"),
                               m.get("bytes", "?"), m.get("oldest", ""), m.get("newest", "")]
                              for m in sorted(mailboxes, key=lambda m: -m.get("bytes", 0))])
+    return lines
+
+
+def print_server_section(server: dict[str, Any]) -> list[str]:
+    queues = server.get("queues", [])
+    lines = [f"## Print server {md(server['name'])} ({md(server['address'])})", "",
+             f"{len(queues)} queues" + (f", read in {server['seconds']:.1f} s" if "seconds" in server else "")
+             + ".", ""]
+    lines += table(["Queue", "Printer (device)", "Driver", "Location", "Jobs waiting"],
+                   [[q["name"], q.get("device_uri", "?"), q.get("driver", ""), q.get("location", ""),
+                     q.get("jobs", "?")] for q in queues])
     return lines
 
 

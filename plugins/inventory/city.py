@@ -93,8 +93,9 @@ options:
       - The lab only. Old servers of the included organisations (their C(legacy_servers), by
         name) that the lab runs as hosts, each with its index in the one datacentre's network.
         What each is (role, OS, fate, site, declared address) comes from its organisation file.
-      - "They form the group C(legacy_servers), with children C(legacy_file_servers) and
-        C(legacy_mail_servers); not C(servers): no role of the common service touches them.
+      - "They form the group C(legacy_servers), with children C(legacy_file_servers),
+        C(legacy_mail_servers) and C(legacy_print_servers); not C(servers): no role of the
+        common service touches them.
         Variables: C(ansible_host) (the lab address), C(legacy_server) (the organisation file's
         record, its C(address) as C(legacy_address)), C(organisation) and C(datacentre_network)."
     type: dict

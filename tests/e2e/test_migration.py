@@ -14,8 +14,10 @@ Then the files: move.py moves every old share onto fs1 (migration/file_mover.py,
 through pyinfra). A person finds their old files in their home and in their department's
 share, with the old dates and the same bytes, owned by them; a folder the old ACL kept to
 the chefs is still closed to them; a file changed and a file added on the old server since
-come with the cut-over run, and only they. Last, migration/retire.py shuts sod-fs01 down
-over RPC and records it as retired in (a copy of) the city data.
+come with the cut-over run, and only they. Then the printers: sod-ps01's queues (CUPS,
+read over IPP) are mapped onto the sites' new queues of the same printers, and a person's
+job to the new queue of the printer they used reaches it. Last, migration/retire.py shuts
+sod-fs01 down over RPC and records it as retired in (a copy of) the city data.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import time
 
 import city_model  # conftest puts module_utils on sys.path
 import pytest
-from conftest import PERSONNEL, REPO, wait_for
+from conftest import PERSONNEL, REPO, username_of, wait_for
 from test_orders import history
 from test_servicedesk import Servicedesk
 
@@ -79,7 +81,8 @@ class Operator:
                         "--file-server-auth-file", str(auth),
                         "--file-server-host", f"sod-fs01={self.lab.address('sod-fs01')}",
                         "--mail-server-password-file", str(self.mail_password),
-                        "--mail-server-host", f"sod-ex01={self.lab.address('sod-ex01')}")
+                        "--mail-server-host", f"sod-ex01={self.lab.address('sod-ex01')}",
+                        "--print-servers", "--print-server-host", f"sod-ps01={self.lab.address('sod-ps01')}")
 
     def plan(self):
         result = self.run("plan.py", "--discovery-dir", str(self.directory),
@@ -476,8 +479,59 @@ def test_the_file_cut_over_copies_only_what_changed_and_was_added(lab, operator,
     assert sha256_on(lab, "fs1", f"/srv/filer/hem/{user}/{path}") == sha256_on(lab, "sod-fs01", old_path)
 
 
+@pytest.fixture(scope="module")
+def printers_moved(operator, decided):
+    result = operator.run("move.py", "--accepted-plan", operator.accepted, "--discovery-dir",
+                          str(operator.directory), "--inventory", "inventory/lab", "--printers",
+                          "--ledger-dir", str(operator.ledger_dir))
+    return result
+
+
+def test_the_old_queues_are_read_over_ipp_and_mapped_to_the_new_queue_of_each_printer(operator, decided):
+    discovery = city_model.read_yaml(operator.directory / "sodermalm.yml", lambda *a: None)
+    queues = {q["name"]: q for q in discovery["print_servers"][0]["queues"]}
+    # What the old CUPS said of its queues: the driver is the PPD's make and model.
+    assert {q["driver"] for q in queues.values()} >= {"HP LaserJet Series PCL 4/5", "HP DeskJet Series"}
+    organisation = city_model.load_city(REPO / "inventory/stockholm/data", register=False) \
+        .organisations["sodermalm"]
+    new = {p["name"] for site in organisation["sites"] for p in site.get("printers") or []}
+    mapped = {p["queue"]: p["target"] for p in decided["printers"]}
+    held = {h["queue"]: h["reason"] for h in decided["held_printers"]}
+    assert set(mapped) | set(held) == set(queues) and set(mapped.values()) == new
+    # The PCL and the PostScript queue of one printer become its one new queue.
+    twins = [queue for queue in mapped if queue.endswith("-PS")]
+    assert len(twins) == 1 and list(mapped.values()).count(mapped[twins[0]]) == 2
+    printer = {name: queues[name]["device_uri"].removeprefix("socket://").removesuffix(":9100")
+               for name in held}
+    assert [reason.split(":")[0] for reason in held.values()] == [
+        f"no new queue prints to {printer[name]}" for name in held]
+
+
+def test_the_printer_mapping_is_checked_on_print1_recorded_and_a_person_prints_there(
+        lab, operator, decided, printers_moved, sodermalm_person):
+    from test_print import PRINT_JOB, ipp
+    assert printers_moved.returncode == 0, printers_moved.stdout + printers_moved.stderr
+    last = last_states(operator.ledger(), "printers")
+    for mapped in decided["printers"]:
+        entry = last[f"{mapped['server']}/{mapped['queue']}"]
+        assert (entry["state"], entry["message"]) == ("done", f"{mapped['target']} on print1")
+    assert {last[f"{h['server']}/{h['queue']}"]["state"] for h in decided["held_printers"]} == {"held"}
+    run = operator.ledger()[-1]["run"]
+    report = (operator.ledger_dir / f"sodermalm-{run}.printers.txt").read_text(encoding="utf-8")
+    twin = next(p for p in decided["printers"] if p["queue"].endswith("-PS"))
+    assert f"sod-ps01/{twin['queue']} -> {twin['target']}" in report
+    # A person who printed to the old PostScript queue prints to the queue it became.
+    user = username_of(lab, sodermalm_person["employee_id"])
+    status, job_id = ipp(lab.address("print1"), twin["target"], PRINT_JOB, user,
+                         "Kallelse till nämndmötet, utskriven efter flytten.\n".encode())
+    assert status < 0x0100 and job_id, f"IPP status {status:#06x}"
+    completed = f"sudo lpstat -W completed -o {twin['target']}"
+    assert wait_for(lambda: f"{twin['target']}-{job_id} " in lab.ssh("print1", completed, check=False).stdout,
+                    timeout=60, interval=2)
+
+
 def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator, desk, files_moved,
-                                                                  tmp_path):
+                                                                  printers_moved, tmp_path):
     """Last: sod-fs01 goes off. The city data is a copy: the committed files are not touched."""
     data = tmp_path / "data"
     shutil.copytree(REPO / "inventory/stockholm/data", data, ignore=shutil.ignore_patterns("discovery"))
@@ -501,8 +555,9 @@ def test_the_old_file_server_is_retired_once_the_move_is_verified(lab, operator,
     assert retired["sod-fs01"] == datetime.date.today() and retired["sod-ex01"] is None
     servers = last_states(operator.ledger(), "servers")
     assert servers["sod-fs01"]["state"] == "done"
+    # The print server's queues are mapped, but it runs no RPC to be shut down over.
     assert servers["sod-ps01"] == servers["sod-ps01"] | {
-        "state": "held", "message": "moving what a print server holds is not built yet"}
+        "state": "held", "message": "no --server-auth-file for it"}
     # And on the wave's change ticket.
     _, comments = history(desk, operator.change_ticket)
     assert "- servers: 1 klara" in comments[-1] and "- servers sod-ps01: held" in comments[-1], comments[-1]

@@ -247,7 +247,7 @@ def test_lab_follows_the_service_network_setting():
     listed = inventory_list(REPO / "inventory/lab", env={"GEMENSAM_SERVICE_NETWORK": "10.77.0.0/24"})
     hostvars = listed["_meta"]["hostvars"]
     servers = {"dc1", "dc2", "fs1", "print1", "mail1", "app1", "desk1", "log1", "mirror1"}
-    assert set(hostvars) == servers | {"sod-fs01", "sod-ex01"}
+    assert set(hostvars) == servers | {"sod-fs01", "sod-ps01", "sod-ex01"}
     assert (hostvars["dc1"]["ansible_host"], hostvars["log1"]["ansible_host"]) == ("10.77.0.11", "10.77.0.71")
     # The apt proxy moves with the lab: the mirror's address on the lab's own subnet.
     assert hostvars["dc1"]["city_package_mirror_url"] == "http://10.77.0.81:3142"
@@ -261,7 +261,9 @@ def test_lab_follows_the_service_network_setting():
     # Södermalm's old servers, as its organisation file declares them, on the lab's subnet.
     assert hosts_of(listed, "legacy_file_servers") == {"sod-fs01"}
     assert hosts_of(listed, "legacy_mail_servers") == {"sod-ex01"}
+    assert hosts_of(listed, "legacy_print_servers") == {"sod-ps01"}
     assert hostvars["sod-ex01"]["ansible_host"] == "10.77.0.113"
+    assert hostvars["sod-ps01"]["ansible_host"] == "10.77.0.112"
     assert hostvars["sod-ex01"]["legacy_server"] == {
         "name": "sod-ex01", "role": "mail", "os": "Windows Server 2003 (Exchange Server 2003)",
         "fate": "retire", "site": "sod_rosenlund", "legacy_address": "10.18.0.13"}
@@ -295,11 +297,11 @@ def test_legacy_hosts_refused_with_the_key(city, legacy_hosts, expected):
 
 
 def test_a_legacy_host_without_a_stand_in_is_refused(city):
-    city.edit_yaml("organisations/sodermalm.yml", lambda o: o["legacy_servers"][0].update(role="print"))
+    city.edit_yaml("organisations/sodermalm.yml", lambda o: o["legacy_servers"][0].update(role="app"))
     city.write_config({"plugin": "city", "legacy_hosts": {"sod-fs01": 200}})
     result = run_ansible("ansible-inventory", "-i", str(city.config), "--list")
-    assert "legacy_hosts.sod-fs01: the lab has no stand-in for an old print server (it has: file, mail)" \
-        in result.stderr
+    assert ("legacy_hosts.sod-fs01: the lab has no stand-in for an old app server "
+            "(it has: file, mail, print)") in result.stderr
 
 
 def test_a_retired_legacy_host_is_not_run_by_the_lab(city):

@@ -21,7 +21,8 @@ from migration import ledger, retire  # noqa: E402
 DATA = REPO / "inventory/stockholm/data"
 DAY = datetime.date(2010, 3, 1)
 PLAN = {"shares": [{"server": "sod-fs01", "share": "Hem"}],
-        "mailboxes": [{"server": "sod-ex01", "account": "anna"}]}
+        "mailboxes": [{"server": "sod-ex01", "account": "anna"}],
+        "printers": [{"server": "sod-ps01", "queue": "ROSENLUND-01-PS"}]}
 
 
 @pytest.fixture
@@ -35,12 +36,14 @@ def organisation(data_dir):
     return city_model.load_city(data_dir, register=False).organisations["sodermalm"]
 
 
-def test_nothing_is_retired_until_every_share_and_mailbox_of_the_plan_is_done(tmp_path):
+def test_nothing_is_retired_until_every_share_mailbox_and_queue_of_the_plan_is_done(tmp_path):
     with ledger.open_run(tmp_path, "sodermalm") as run:
         run.write("files", "sod-fs01/Hem", "done")
         run.write("mail", "sod-ex01/anna", "started")
-        assert retire.unverified(PLAN, run.entries) == ["mail sod-ex01/anna: started"]
+        assert retire.unverified(PLAN, run.entries) == ["mail sod-ex01/anna: started",
+                                                        "printers sod-ps01/ROSENLUND-01-PS: not moved"]
         run.write("mail", "sod-ex01/anna", "done")
+        run.write("printers", "sod-ps01/ROSENLUND-01-PS", "done")
         assert retire.unverified(PLAN, run.entries) == []
         run.write("files", "sod-fs01/Hem", "failed", message="cut-over failed")
         assert retire.unverified(PLAN, run.entries) == ["files sod-fs01/Hem: failed"]
@@ -50,9 +53,10 @@ def test_only_moved_servers_with_credentials_are_retired_and_the_others_say_why(
     found = retire.verdicts(organisation(data), {"sod-fs01": Path("auth")})
     assert found["sod-fs01"] == ""
     assert found["sod-ex01"] == "no --server-auth-file for it"
-    assert found["sod-ps01"] == "moving what a print server holds is not built yet"
+    assert found["sod-ps01"] == "no --server-auth-file for it"
     assert found["sod-app01"].startswith("its application moves to a standard application host first")
-    assert found["sod-dc01"].startswith("the old domain controller goes last; still running: sod-ps01")
+    assert found["sod-dc01"].startswith(
+        "the old domain controller goes last; still running: sod-ps01, sod-ex01")
     assert "sod-sw01" not in found
 
 
