@@ -206,10 +206,13 @@ def call(host: str, port: int, body: bytes, timeout: float) -> list[dict[str, An
     0x0000-0x00FF) or its answer is malformed, OSError when it cannot be reached."""
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        connection.request("POST", "/", body=body,
-                           headers={"Content-Type": "application/ipp", "Accept": "application/ipp"})
-        response = connection.getresponse()
-        data = response.read(MAX_RESPONSE + 1)
+        try:
+            connection.request("POST", "/", body=body,
+                               headers={"Content-Type": "application/ipp", "Accept": "application/ipp"})
+            response = connection.getresponse()
+            data = response.read(MAX_RESPONSE + 1)
+        except http.client.HTTPException as error:  # not OSError: a server that speaks no HTTP
+            raise IppError(f"{host}:{port}: no HTTP answer ({type(error).__name__})") from None
         if response.status != 200:
             raise IppError(f"{host}:{port}: HTTP {response.status} {response.reason}")
         if len(data) > MAX_RESPONSE:

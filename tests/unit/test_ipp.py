@@ -6,6 +6,7 @@ server. The real conversation with CUPS is tested against the stand-in
 from __future__ import annotations
 
 import http.server
+import socket
 import struct
 import sys
 import threading
@@ -240,3 +241,22 @@ def test_the_command_line_prints_the_queues_as_json_and_fails_with_the_reason(se
     refusing = serve(answer(0x0401, message="Forbidden"))
     assert ipp.main(["127.0.0.1", "--port", str(refusing.port)]) == 1
     assert "status 0x0401" in capsys.readouterr().err
+
+
+def test_a_server_that_speaks_no_http_is_an_ipp_error():
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ipp.IppError, match=r"no HTTP answer \(BadStatusLine\)"):
+            ipp.get_printers("127.0.0.1", listener.getsockname()[1], timeout=5)
+    finally:
+        thread.join(5)
+        listener.close()
