@@ -49,6 +49,7 @@ import personnel  # noqa: E402
 from migration import ledger, move_files, move_mail, move_printers, new_side, servicedesk  # noqa: E402
 from migration.discover import checked_login, endpoint_pairs, first_line  # noqa: E402
 from migration.discovery import mail_server  # noqa: E402
+from migration.plan_fields import text  # noqa: E402
 
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 PLAN_KEYS = {"organisation", "accounts", "held_accounts", "mailboxes", "held_mailboxes",
@@ -101,17 +102,11 @@ def load_plan(path: Path, accepted: str, organisation: dict[str, Any]) -> dict[s
         seen.add((box["server"], box["account"].casefold()))
     for key, field in (("held_accounts", "account"), ("held_mailboxes", "account"), ("held_shares", "share")):
         for index, held in enumerate(decided[key] if isinstance(decided[key], list) else [None]):
-            if not isinstance(held, dict) or not all(
-                    isinstance(held.get(name), str) and held[name].isprintable()
-                    and 0 < len(held[name]) <= 256 for name in ("server", field, "reason")):
+            if not isinstance(held, dict) or not all(text(held.get(n)) for n in ("server", field, "reason")):
                 raise BadInput(f"{label}: {key}[{index}]: expected server, {field} and reason as text")
     check_file_decisions(decided, organisation, label)
     move_printers.check_printer_decisions(decided, organisation, label)
     return decided
-
-
-def text(value: Any, length: int = 256) -> bool:
-    return isinstance(value, str) and value.isprintable() and 0 < len(value) <= length
 
 
 def check_file_decisions(decided: dict[str, Any], organisation: dict[str, Any], label: str) -> None:

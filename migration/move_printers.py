@@ -17,20 +17,16 @@ from typing import Any
 
 from migration import ledger
 from migration.discovery import ipp
-from migration.discovery.print_server import IPP_PORT, printer_address
+from migration.discovery.print_server import IPP_PORT, site_queues
+from migration.plan_fields import text
 
 MAX_QUEUE = 127
-
-
-def text(value: Any, length: int = 256) -> bool:
-    return isinstance(value, str) and value.isprintable() and 0 < len(value) <= length
 
 
 def check_printer_decisions(decided: dict[str, Any], organisation: dict[str, Any], label: str) -> None:
     """The plan's printers and held_printers, against the organisation; ValueError names the key."""
     servers = {s["name"] for s in organisation.get("legacy_servers", []) if s["role"] == "print"}
-    new_queues = {printer["name"]: (site["id"], printer_address(printer["device_uri"]))
-                  for site in organisation.get("sites", []) for printer in site.get("printers") or []}
+    new_queues = {(q["target"], q["site"], q["printer"]) for q in site_queues(organisation)}
     seen = set()
     for index, mapped in enumerate(decided["printers"] if isinstance(decided["printers"], list) else [None]):
         where = f"{label}: printers[{index}]"
@@ -40,7 +36,7 @@ def check_printer_decisions(decided: dict[str, Any], organisation: dict[str, Any
             raise ValueError(f"{where}.server: not an old print server of {organisation['id']}")
         if not text(mapped["queue"], MAX_QUEUE):
             raise ValueError(f"{where}.queue: expected a queue name")
-        if new_queues.get(mapped["target"]) != (mapped["site"], mapped["printer"]):
+        if (mapped["target"], mapped["site"], mapped["printer"]) not in new_queues:
             raise ValueError(f"{where}.target: not the queue of that site and printer in the city data")
         if (mapped["server"], mapped["queue"]) in seen:
             raise ValueError(f"{where}: {mapped['server']}/{mapped['queue']} is listed twice")

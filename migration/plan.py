@@ -51,7 +51,7 @@ import discovery_model  # noqa: E402
 import personnel  # noqa: E402
 
 from migration import accounts  # noqa: E402
-from migration.discovery.print_server import printer_address  # noqa: E402
+from migration.discovery.print_server import printer_address, site_queues  # noqa: E402
 from migration.discovery.report import md, table  # noqa: E402
 
 
@@ -129,11 +129,9 @@ def share_targets(organisation: dict[str, Any], discovery: dict[str, Any]) -> tu
 
 def printer_targets(organisation: dict[str, Any], discovery: dict[str, Any]) -> tuple[list[dict], list[dict]]:
     """(old queues with the new queue of the same printer, held queues with why)."""
-    new_queues: dict[str, dict[str, Any]] = {}
-    for site in organisation.get("sites", []):
-        for printer in sorted(site.get("printers") or [], key=lambda p: p["name"]):
-            new_queues.setdefault(printer_address(printer["device_uri"]), {
-                "target": printer["name"], "site": site["id"]})
+    new_queues: dict[str, dict[str, str]] = {}
+    for queue in site_queues(organisation):
+        new_queues.setdefault(queue["printer"], queue)
     printers, held = [], []
     for server in discovery.get("print_servers", []):
         for queue in server.get("queues", []):
@@ -142,7 +140,7 @@ def printer_targets(organisation: dict[str, Any], discovery: dict[str, Any]) -> 
             if not address:
                 held.append(place | {"reason": "the old server did not say which printer it prints to"})
             elif address in new_queues:
-                printers.append(place | {"printer": address} | new_queues[address])
+                printers.append(place | new_queues[address])
             else:
                 held.append(place | {"reason": f"no new queue prints to {address}: order one, or the "
                                                "printer is retired"})

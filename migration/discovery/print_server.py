@@ -49,6 +49,14 @@ def printer_address(device_uri: str) -> str:
         return ""
 
 
+def site_queues(organisation: dict[str, Any]) -> list[dict[str, str]]:
+    """The new queues of the organisation's sites, as the city data declares them: each
+    queue's name (`target`), its site and its printer's address, by site and then name."""
+    return [{"target": printer["name"], "site": site["id"], "printer": printer_address(printer["device_uri"])}
+            for site in organisation.get("sites", [])
+            for printer in sorted(site.get("printers") or [], key=lambda p: p["name"])]
+
+
 def queue_record(printer: dict[str, Any]) -> dict[str, Any]:
     return {key: printer[attribute] for attribute, key in ATTRIBUTES.items() if attribute in printer}
 
