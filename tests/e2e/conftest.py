@@ -183,9 +183,22 @@ def run_people(lab, tmp_path, change):
     lab.ssh("dc2", f"sudo samba-tool drs replicate dc2 dc1 {base}")
 
 
+IMAGE_BUILDS = {}  # profile -> the Future of its background build (workstation_images.py)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
+def pytest_collection_modifyitems(session, config, items):
+    """When a test that will run boots the kontor-stationar image, its build starts now,
+    beside the tests that run before it; a run of tests that need no image builds none."""
+    if any("kontor_stationar_image" in item.fixturenames for item in items):
+        from workstation_images import start_building
+        IMAGE_BUILDS["kontor-stationar"] = start_building("kontor-stationar")
+
+
 @pytest.fixture(scope="session")
 def kontor_stationar_image():
     """The kontor-stationar workstation image (directory, verified manifest), built once per
     run and shared by every test that boots it (tests/e2e/workstation_images.py)."""
     from workstation_images import ensure_image
-    return ensure_image("kontor-stationar")
+    build = IMAGE_BUILDS.get("kontor-stationar")
+    return build.result() if build else ensure_image("kontor-stationar")

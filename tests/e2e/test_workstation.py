@@ -5,7 +5,9 @@ enrols itself and joins with the order's name; a Södermalm person types their n
 password at the graphical login screen and works: their home and SOD-Gemensam are
 mounted and writable, a print job reaches the site's queue on print1, LibreOffice
 converts a Swedish document and Thunderbird opens their account on mail1. Bromma's
-share stays closed to them, and a leaver is refused at the login screen."""
+share stays closed to them, and a leaver is refused at the login screen. A new machine whose
+serial nobody ordered boots under UEFI onto a larger disk: it joins nothing, and its root
+grows to the disk."""
 
 import base64
 import io
@@ -23,7 +25,7 @@ from conftest import REPO, employees, run_people, username_of, wait_for
 from test_files import CLIENT, smb
 from test_orders import desk as desk  # the servicedesk fixture
 from test_orders import history, lab_site, open_ticket, run_order
-from vm import LabDhcp, VirtualMachine, lab_bridge
+from vm import OVMF_CODE, LabDhcp, VirtualMachine, lab_bridge, root_sizes_gib
 
 QUEUE = "sod-rosenlund-p1"
 # Under software emulation on 2 shared cores a boot to the login screen took about a
@@ -110,6 +112,7 @@ def test_the_ordered_machine_joins_with_the_orders_name(lab, desk, desktop, orde
     name = ordered_desktop["name"].lower()
     desktop.wait_for_console(rf"(?im)^{re.escape(name)}(\.[\w.-]+)? login:", BOOT_TIMEOUT)
     FIGURES["first_boot_to_joined_seconds"] = round(time.monotonic() - desktop.started, 1)
+    assert "Booting `Gemensam IT workstation'" in desktop.console()  # our GRUB, under SeaBIOS (BIOS)
     # adcli's join writes the machine's service principals into the pre-staged account;
     # the order made it with none.
     account = f"'(sAMAccountName={ordered_desktop['name']}$)'"
@@ -222,24 +225,6 @@ def test_the_screenshots_are_kept_as_artefacts():
     assert Path(shots[0]).read_bytes() != Path(shots[1]).read_bytes()
 
 
-def test_a_machine_whose_serial_nobody_ordered_joins_nothing(lab, kontor_stationar_image, dhcp, tmp_path):
-    directory, manifest = kontor_stationar_image
-    serial = f"OKAND{random.randint(100000, 999999)}"
-    machine = VirtualMachine(directory / manifest["files"]["qcow2"]["name"], tmp_path, "unknownws",
-                             serial=serial, bridge=dhcp.command[3].split("=", 1)[1], mac="52:54:00:89:00:43")
-    machine.start()
-    try:
-        # The person at the screen reads why, at the login prompt too (/etc/issue.d).
-        machine.wait_for_console(rf"Serienumret {serial} är inte registrerat", BOOT_TIMEOUT)
-        prompt = machine.wait_for_console(r"(?m)^(\S+) login:", BOOT_TIMEOUT)
-        assert prompt.group(1) == "localhost", "a machine nobody ordered took a name"
-    finally:
-        machine.stop()
-    found = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
-                           f"'(&(objectClass=computer)(description=*{serial}*))' cn").stdout
-    assert "# returned 0 records" in found or "cn:" not in found, found
-
-
 def test_a_leaver_is_refused_at_the_login_screen(lab, passwords, desktop, dhcp, tmp_path):
     """HR's export ends a Södermalm person's employment; at the desk's login screen their
     name and password open nothing (the directory has disabled the account)."""
@@ -263,3 +248,49 @@ def test_a_leaver_is_refused_at_the_login_screen(lab, passwords, desktop, dhcp, 
             "a leaver's session reached the file server"
     finally:
         run_people(lab, tmp_path / "restore", lambda rows: None)
+
+
+@pytest.fixture(scope="module")
+def unordered_machine(lab, kontor_stationar_image, dhcp, tmp_path_factory):
+    """A new machine whose serial nobody ordered, on the lab's network: its first boot, under
+    UEFI (the ordered desk boots under BIOS), from the image onto a 12 GiB disk, larger than
+    the image, up to its login prompt. (machine, serial, the prompt's match); the machine is
+    stopped, its disk as the guest left it. One boot for the tests below: a boot under
+    emulation takes minutes."""
+    if not OVMF_CODE.exists():
+        pytest.skip(f"a UEFI boot needs OVMF ({OVMF_CODE}, Debian package ovmf)")
+    directory, manifest = kontor_stationar_image
+    serial = f"OKAND{random.randint(100000, 999999)}"
+    machine = VirtualMachine(directory / manifest["files"]["qcow2"]["name"], tmp_path_factory.mktemp("new"),
+                             "unknownws", serial=serial, bridge=dhcp.command[3].split("=", 1)[1],
+                             mac="52:54:00:89:00:43", firmware="uefi", disk_size="12G")
+    machine.start()
+    try:
+        # The person at the screen reads why, at the login prompt too (/etc/issue.d).
+        machine.wait_for_console(rf"Serienumret {serial} är inte registrerat", BOOT_TIMEOUT)
+        prompt = machine.wait_for_console(r"(?m)^(\S+) login:", BOOT_TIMEOUT)
+    finally:
+        machine.stop()
+    return machine, serial, prompt
+
+
+def test_a_machine_whose_serial_nobody_ordered_joins_nothing(lab, unordered_machine):
+    _, serial, prompt = unordered_machine
+    assert prompt.group(1) == "localhost", "a machine nobody ordered took a name"
+    found = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
+                           f"'(&(objectClass=computer)(description=*{serial}*))' cn").stdout
+    assert "# returned 0 records" in found or "cn:" not in found, found
+
+
+def test_the_image_boots_under_uefi_with_its_own_boot_loader(unordered_machine):
+    machine, _, _ = unordered_machine
+    assert "Booting `Gemensam IT workstation'" in machine.console()  # our GRUB, not a fallback
+
+
+def test_the_root_grows_to_the_disk_at_first_boot(unordered_machine):
+    """A machine's disk is larger than the image: the root partition and file system take it
+    (systemd-repart and x-systemd.growfs), read back from the disk after the boot."""
+    machine, _, _ = unordered_machine
+    partition_gib, fs_gib = root_sizes_gib(machine.disk)
+    assert partition_gib > 11, f"the root partition is {partition_gib:.1f} GiB on a 12 GiB disk"
+    assert fs_gib > 11, f"the root file system is {fs_gib:.1f} GiB on a {partition_gib:.1f} GiB partition"

@@ -7,12 +7,17 @@ keyboard reads it; the screen is read with `screendump`."""
 import contextlib
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
 import time
 import zlib
 from pathlib import Path
+
+# OVMF (Debian package ovmf) for a UEFI machine, as the image's own boot check uses it.
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 
 # QEMU's key names are the positions of a US keyboard; the guest reads them with the
 # Swedish layout. So "ö" is the key right of "l" (US ";") and "-" is the key left of
@@ -82,8 +87,11 @@ class VirtualMachine:
     starts from the same image and the image itself is never changed."""
 
     def __init__(self, image: Path, workdir: Path, name: str, *, serial: str, bridge: str,
-                 mac: str, firmware: str = "bios", memory_mb: int = 2048,
-                 ovmf: Path = Path("/usr/share/OVMF/OVMF_CODE.fd")):
+                 mac: str, firmware: str = "bios", memory_mb: int = 2048, disk_size: str | None = None):
+        """firmware: bios (SeaBIOS) or uefi (OVMF, with the machine's own variable store);
+        disk_size: the machine's disk when larger than the image (qemu-img's size, "12G")."""
+        if firmware not in ("bios", "uefi"):
+            raise ValueError(f"firmware: bios or uefi, not {firmware!r:.20}")
         self.image = Path(image)
         self.workdir = Path(workdir)
         self.name = name
@@ -92,7 +100,7 @@ class VirtualMachine:
         self.mac = mac
         self.firmware = firmware
         self.memory_mb = memory_mb
-        self.ovmf = ovmf
+        self.disk_size = disk_size
         # Interface names are at most 15 characters.
         self.tap = ("tap" + re.sub(r"[^a-z0-9]", "", name.lower()))[:15]
         self.disk = self.workdir / f"{name}.qcow2"
@@ -105,7 +113,7 @@ class VirtualMachine:
         if not self.disk.exists():
             subprocess.run(
                 ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(self.image.resolve()),
-                 str(self.disk)],
+                 str(self.disk), *([self.disk_size] if self.disk_size else [])],
                 check=True,
             )
         subprocess.run(["ip", "link", "delete", self.tap], capture_output=True)
@@ -125,7 +133,11 @@ class VirtualMachine:
             "-monitor", f"unix:{self.monitor_path},server,nowait",
         ]
         if self.firmware == "uefi":
-            command += ["-bios", str(self.ovmf)]
+            variables = self.workdir / f"{self.name}.OVMF_VARS.fd"
+            if not variables.exists():
+                shutil.copyfile(OVMF_VARS, variables)
+            command += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                        "-drive", f"if=pflash,format=raw,unit=1,file={variables}"]
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
@@ -195,9 +207,15 @@ class VirtualMachine:
         return Path(path)
 
     def stop(self) -> None:
+        """Ends QEMU and waits for it: its disk can then be read (QEMU holds a lock on it)."""
         if self.process and self.process.poll() is None:
             with contextlib.suppress(OSError):
                 self.monitor("quit")
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -251,3 +269,21 @@ class LabDhcp:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+def root_sizes_gib(disk: Path) -> tuple[float, float]:
+    """(root partition, root file system) in GiB on a machine's disk as the guest left it
+    (read with qemu-io, nothing mounted): the third GPT entry, and its ext4 superblock."""
+
+    def read(offset: int, length: int) -> bytes:
+        dump = subprocess.run(["qemu-io", "-r", "-f", "qcow2", "-c", f"read -v {offset} {length}", str(disk)],
+                              capture_output=True, text=True, check=True).stdout
+        return bytes.fromhex("".join(line[10:58] for line in dump.splitlines() if line[8:10] == ": "))
+
+    entry = read(2 * 512 + 2 * 128, 128)  # GPT entries start at LBA 2, 128 bytes each
+    first, last = int.from_bytes(entry[32:40], "little"), int.from_bytes(entry[40:48], "little")
+    superblock = read(first * 512 + 1024, 1024)
+    low, high = superblock[4:8], superblock[0x150:0x154]  # s_blocks_count_lo and _hi
+    blocks = int.from_bytes(low, "little") | int.from_bytes(high, "little") << 32
+    block_size = 1024 << int.from_bytes(superblock[24:28], "little")
+    return (last - first + 1) * 512 / 2**30, blocks * block_size / 2**30

@@ -4,10 +4,15 @@ An image under .lab/<lab prefix>/images/<profile>/ (the image carries its city's
 service names, so it belongs to one lab) is reused when its signed manifest verifies and it was
 built from this tree (the same spec hash and inputs hash); otherwise `workstation_image/build`
 makes it, once: a lock file keeps two test processes from building it twice. CI builds each
-image once per run this way; `make workstation-image` before the tests does the same."""
+image once per run this way; `make workstation-image` before the tests does the same.
+
+The build takes minutes and mostly waits on the package mirror and dpkg, so a run whose tests
+boot an image starts building it in the background as soon as the tests are collected
+(start_building): it overlaps the tests that need no image."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
 import os
 import socket
@@ -50,8 +55,9 @@ def current(directory: Path, profile: dict) -> dict | None:
     return manifest
 
 
-def ensure_image(profile_id: str) -> tuple[Path, dict]:
-    """The image directory and verified manifest of profile_id, built when missing or stale."""
+def ensure_image(profile_id: str, output=None) -> tuple[Path, dict]:
+    """The image directory and verified manifest of profile_id, built when missing or stale.
+    The build's own progress lines go to output (a file), else to standard output."""
     profile = image_root.load_profile(profile_id)
     directory = IMAGES / profile_id
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -60,9 +66,26 @@ def ensure_image(profile_id: str) -> tuple[Path, dict]:
         manifest = current(directory, profile)
         if manifest is None:
             result = subprocess.run([str(REPO / "workstation_image" / "build"), profile_id,
-                                     "--out", str(directory), *package_mirror()], cwd=REPO, check=False)
+                                     "--out", str(directory), *package_mirror()], cwd=REPO, check=False,
+                                    stdout=output, stderr=subprocess.STDOUT if output else None)
             assert result.returncode == 0, (f"workstation_image/build {profile_id} failed: "
                                             f"see {directory}/build.log")
             manifest = current(directory, profile)
             assert manifest is not None, f"{directory}: the image just built does not verify"
     return directory, manifest
+
+
+def start_building(profile_id: str) -> concurrent.futures.Future:
+    """ensure_image(profile_id) in a background thread: its Future gives what ensure_image
+    returns, or raises what it raised. Progress goes to IMAGES/<profile>.progress.log, not
+    into whichever test's captured output is open meanwhile."""
+    IMAGES.mkdir(parents=True, exist_ok=True)
+
+    def build() -> tuple[Path, dict]:
+        with (IMAGES / f"{profile_id}.progress.log").open("w") as output:
+            return ensure_image(profile_id, output)
+
+    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"image-{profile_id}")
+    future = executor.submit(build)
+    executor.shutdown(wait=False)
+    return future
