@@ -65,8 +65,8 @@ $(REGISTER): tools/generate_register.py module_utils/city_model.py $(wildcard in
 	$(BIN)/python tools/generate_register.py
 	@touch $@
 
-image: packages
-	@lab/build-base-image $(BASE_IMAGE)
+image: packages venv
+	@PYTHON=$(BIN)/python lab/build-base-image $(BASE_IMAGE)
 
 # Starts and removes a throwaway container on a podman network: a missing piece is
 # named here, before any lab is touched.
