@@ -11,13 +11,14 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
 
-# OVMF (Debian package ovmf) for a UEFI machine, as the image's own boot check uses it.
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workstation_image"))
+# OVMF (Debian package ovmf) for a UEFI machine: the same files the image's own boot check uses.
+from image_boot import OVMF_CODE, OVMF_VARS
 
 # QEMU's key names are the positions of a US keyboard; the guest reads them with the
 # Swedish layout. So "ö" is the key right of "l" (US ";") and "-" is the key left of
