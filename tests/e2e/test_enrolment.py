@@ -6,7 +6,9 @@ one-time password it gets. Then the machine's own key works, the one-time passwo
 not, the asset is in use, the ticket says so, and the serial cannot enrol twice. An
 unregistered serial is refused with the servicedesk's message and changes nothing; the
 first-boot program (roles/workstation/files/gemensam-enrol) does the whole enrolment,
-and shows a refusal on the login screen."""
+and shows a refusal on the login screen. A Windows machine's installation medium
+(workstation_image/render-windows --enrolment-url) gets the order's name and a one-time
+password from the same service, once; the password joins, and is dead after the join."""
 
 import hashlib
 import json
@@ -15,6 +17,7 @@ import random
 import shlex
 import subprocess
 import time
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 from conftest import REPO, city_names
@@ -310,6 +313,71 @@ def test_the_same_serial_cannot_enrol_again(desk, lab, joined, machine):
         ).returncode
         == 0
     )
+
+
+def render_windows_medium(lab, machine, order_path, out):
+    """render-windows as the one who prepares a Windows machine's installation medium runs it:
+    the order's serial, the enrolment service's URL and the city CA."""
+    return subprocess.run(
+        [str(REPO / ".venv/bin/python"), str(REPO / "workstation_image/render-windows"), "kontor-stationar",
+         "--order", str(order_path), "--enrolment-url", machine.url,
+         "--ca-dir", str(lab.state_dir / "secrets/ca"), "--inventory", str(REPO / "inventory/lab"),
+         "--realm", machine.realm, str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_a_windows_medium_gets_the_orders_name_and_a_password_that_joins_once(lab, desk, machine, tmp_path):
+    """The Windows machine's answer file carries the order's computer name and the one-time
+    password the service set on it; Windows Setup's UnsecureJoin authenticates as the
+    pre-staged account with it and sets a machine password of its own. No Windows Setup
+    runs here: adcli, which joins the same way, plays it with the file's password."""
+    serial = f"WIN{random.randint(100000, 999999)}"
+    ticket = order_workstation(lab, desk, tmp_path, serial)
+    order_path = tmp_path / f"new_workstation-{ticket}.yml"
+    rendered = render_windows_medium(lab, machine, order_path, tmp_path / "medium")
+    assert rendered.returncode == 0, rendered.stderr
+    answer_file = tmp_path / "medium" / "autounattend.xml"
+    assert oct(answer_file.stat().st_mode & 0o777) == "0o600"
+    ns = {"u": "urn:schemas-microsoft-com:unattend"}
+    root = ElementTree.parse(answer_file).getroot()
+    name = root.findtext(".//u:component[@name='Microsoft-Windows-Shell-Setup']/u:ComputerName",
+                         namespaces=ns)
+    join = root.find(".//u:component[@name='Microsoft-Windows-UnattendedJoin']/u:Identification", ns)
+    password = join.findtext("u:MachinePassword", namespaces=ns)
+    assert join.findtext("u:JoinDomain", namespaces=ns) == machine.domain
+    # The name is the account the order pre-staged for this serial.
+    account = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
+                             f"'(&(objectClass=computer)(description=*serienummer {serial},*))' cn").stdout
+    assert f"cn: {name}\n" in account, account
+    assert [a["Status"] for a in asset_by_serial(desk, serial)] == ["in-use"]
+    _, comments = history(desk, ticket)
+    assert any(f"Datorn {name} (serienummer {serial})" in c for c in comments), comments
+    assert password not in rendered.stdout + rendered.stderr + "\n".join(comments)
+
+    # The medium is used minutes or days later, when every DC has the password; Setup joins
+    # at whichever DC it finds. Here the DCs replicate now.
+    controllers = lab.groups["domain_controllers"]
+    for source in controllers:
+        for target in controllers:
+            if target != source:
+                lab.ssh(target, f"sudo samba-tool drs replicate {target} {source} "
+                                f"'{city_names.base_dn(machine.domain)}'")
+    assert machine.kinit(f"{name}$@{machine.realm}", password), "the medium's password does not work"
+    # Its own keytab: the machine's (the `joined` fixture's) stays as it is.
+    joined = machine.run(
+        f"adcli join --domain={machine.domain} --domain-realm={machine.realm} --computer-name={name} "
+        "--host-keytab=/tmp/windows-stand-in.keytab "
+        f'--host-fqdn={name.lower()}.{machine.domain} --one-time-password="$(cat)"',
+        check=False, stdin=password,
+    )
+    assert joined.returncode == 0, joined.stderr
+    assert not machine.kinit(f"{name}$@{machine.realm}", password), "the medium's password still works"
+    # The serial's password is given once: a second medium for the order is refused and
+    # nothing is written.
+    again = render_windows_medium(lab, machine, order_path, tmp_path / "again")
+    assert again.returncode == 1 and "refused (HTTP 409)" in again.stderr, again.stderr
+    assert not (tmp_path / "again").exists()
 
 
 def test_an_unregistered_serial_is_refused_and_nothing_changes(desk, lab, machine):

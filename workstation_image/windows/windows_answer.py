@@ -38,6 +38,7 @@ import city_model
 import city_names
 import jinja2
 import orders
+import windows_enrolment
 import workstation_spec
 from city_model import CityDataError, Invalid, Problems, display_path, excerpt, hostname
 from cryptography import x509
@@ -141,10 +142,10 @@ def ps_literal(value: Any) -> str:
 # The order, checked against the city and the profile as the orders check it
 
 
-def workstation_from_order(order_path: Path, name: str, city: city_model.City,
-                           profiles: list[Mapping[str, Any]], realm: str, profile_id: str) -> dict[str, Any]:
-    """The order's plan (module_utils/orders.py) for the machine the directory holds as `name`:
-    the organisation, site and profile are the city's and match; the name is the order's."""
+def workstation_from_order(order_path: Path, city: city_model.City, profiles: list[Mapping[str, Any]],
+                           realm: str, profile_id: str) -> dict[str, Any]:
+    """The order's plan (module_utils/orders.py): the organisation, site and profile are the
+    city's and match; the prefix of the names the order gives (sod-ws-) and its serial."""
     try:
         order = orders.read_order(str(order_path), display_path(order_path))
         organisations = city_model.organisations_as_vars(city)
@@ -162,9 +163,8 @@ def workstation_from_order(order_path: Path, name: str, city: city_model.City,
                                  f"{plan['asset']['fields']['Profil']}, not {profile_id}")
     org = organisations[plan["organisation"]]
     site = next(s for s in org["sites"] if s["id"] == planner.text("site"))
-    prefix = plan["computer"]["name"].lower()[:-5]
-    return {"computer_name": computer_name(name, prefix), "organisation_id": plan["organisation"],
-            "organisation": org, "site": site}
+    return {"prefix": plan["computer"]["name"].lower()[:-5], "organisation_id": plan["organisation"],
+            "organisation": org, "site": site, "serial": planner.text("serial")}
 
 
 # ---------------------------------------------------------------------------
@@ -272,11 +272,42 @@ def render_script(values: Mapping[str, Any]) -> str:
     return _environment(autoescape=False).get_template(f"{SCRIPT_NAME}.j2").render(values)
 
 
-def render(profile_id: str, order_path: Path, name: str, out_dir: Path, *, inventory: Path,
-           machine_password_file: Path, ca_dir: Path, realm: str | None = None,
-           spec_path: Path = workstation_spec.SPEC_FILE,
+def name_and_password_from_service(url: str, workstation: Mapping[str, Any], realm: str, profile_id: str,
+                                   ca_dir: Path, out_dir: Path) -> tuple[str, str]:
+    """The computer's name and one-time password, asked from the enrolment service for the
+    order's serial. The output directory is made first: the service answers once, and its
+    answer must not be lost to a directory that cannot be written."""
+    made = not out_dir.exists()
+    try:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise WindowsRenderError(f"{display_path(out_dir)}: cannot make the output directory: "
+                                 f"{error.strerror}") from None
+    try:
+        answer = windows_enrolment.checked_answer(
+            windows_enrolment.ask(url, workstation["serial"], ca_dir / "ca.crt"),
+            url=url, serial=workstation["serial"], realm=realm, profile=profile_id,
+            organisation=workstation["organisation"]["code"], prefix=workstation["prefix"])
+    except windows_enrolment.EnrolmentError as error:
+        if made:
+            out_dir.rmdir()
+        raise WindowsRenderError(str(error)) from None
+    return answer["computer_name"], answer["one_time_password"]
+
+
+def render(profile_id: str, order_path: Path, name: str | None, out_dir: Path, *, inventory: Path,
+           ca_dir: Path, machine_password_file: Path | None = None, enrolment_url: str | None = None,
+           realm: str | None = None, spec_path: Path = workstation_spec.SPEC_FILE,
            profiles_path: Path = workstation_spec.PROFILES_FILE) -> dict[str, Path]:
-    """Renders the medium's files for one ordered machine into `out_dir`; their paths."""
+    """Renders the medium's files for one ordered machine into `out_dir`; their paths. The
+    machine's name and one-time password are either given (name, machine_password_file: a
+    password an agent set on the account) or asked from the enrolment service with the order's
+    serial (enrolment_url); the service answers a serial once, so it is asked last, when
+    everything else has been checked."""
+    by_hand = machine_password_file is not None
+    if (enrolment_url is None) != by_hand or (name is not None) != by_hand:
+        raise WindowsRenderError("give either --enrolment-url, or --computer-name with "
+                                 "--machine-password-file")
     spec = workstation_spec.load_image_spec(spec_path, profiles_path)
     profile = spec["profiles"].get(profile_id)
     if profile is None:
@@ -287,15 +318,19 @@ def render(profile_id: str, order_path: Path, name: str, out_dir: Path, *, inven
     if not configs:
         raise WindowsRenderError(f"{display_path(inventory)}: no city.yml: not an inventory of the city")
     city = city_model.load_from_config(city_model.read_plugin_config(configs[0]))
-    workstation = workstation_from_order(order_path, name, city, list(spec["profiles"].values()), realm,
-                                         profile_id)
-    try:
-        password = machine_password(machine_password_file.read_text(encoding="utf-8"),
-                                    display_path(machine_password_file))
-    except (OSError, UnicodeDecodeError) as error:
-        raise WindowsRenderError(f"{display_path(machine_password_file)}: cannot read the machine password: "
-                                 f"{getattr(error, 'strerror', None) or error}") from None
+    workstation = workstation_from_order(order_path, city, list(spec["profiles"].values()), realm, profile_id)
     ca_certificate, ca_key = read_ca(ca_dir)
+    if enrolment_url is None:
+        workstation["computer_name"] = computer_name(name, workstation["prefix"])
+        try:
+            password = machine_password(machine_password_file.read_text(encoding="utf-8"),
+                                        display_path(machine_password_file))
+        except (OSError, UnicodeDecodeError) as error:
+            raise WindowsRenderError(f"{display_path(machine_password_file)}: cannot read the machine "
+                                     f"password: {getattr(error, 'strerror', None) or error}") from None
+    else:
+        workstation["computer_name"], password = name_and_password_from_service(
+            enrolment_url, workstation, realm, profile_id, ca_dir, out_dir)
     fqdn = f"{workstation['computer_name'].lower()}.{realm.lower()}"
     pfx, pfx_password = issue_winrm_certificate(fqdn, ca_certificate, ca_key)
     values = answer_values(profile, workstation, realm, password, ca_certificate, pfx_password,
