@@ -17,7 +17,11 @@ given its time, owner and ACL there, and renamed into place, so a kill leaves no
 written or open to the wrong people. What has been placed is recorded, per file with the
 SHA-256 of the bytes the old server sent, in a manifest (JSON lines, appended and synced per
 batch). A file is fetched again when the manifest lacks it, or its size or write time on the
-old server changed since (the cut-over), or the new copy differs.
+old server changed since (the cut-over), or the new copy differs. A file the mover placed
+that is gone from the old server since (deleted there between runs) is removed on the new
+side too, when the new copy is still as it was placed; one that was changed on the new side
+is kept and named. Only what a listing showed gone counts: a folder the listing could not
+read deletes nothing.
 
 Afterwards every file of the old share is verified on the new side: there, with the old
 size and write time, and with the SHA-256 the manifest recorded when it was fetched. Each
@@ -139,6 +143,11 @@ class ListingCache:
         os.replace(self.path + ".new", self.path)
 
 
+def pwd_folder(line: str) -> str:
+    """The folder of pwd's line: Current directory is \\\\server\\share\\folder\\ -> folder."""
+    return line[len(PWD):].lstrip("\\").split("\\", 2)[-1].rstrip("\\").replace("\\", "/")
+
+
 def parse_listing(text: str) -> list[Entry]:
     """smbclient's `showacls on` then, per folder, `cd`, `pwd` and `ls` (TZ=UTC): pwd's line
     names the folder; per entry FILENAME, MODE, SIZE, MTIME and its security descriptor
@@ -150,8 +159,7 @@ def parse_listing(text: str) -> list[Entry]:
     ace: dict[str, str] = {}
     for line in text.split("\n"):
         if line.startswith(PWD):
-            # Current directory is \\server\share\folder\
-            folder = line[len(PWD):].lstrip("\\").split("\\", 2)[-1].rstrip("\\").replace("\\", "/")
+            folder = pwd_folder(line)
             current = None
             continue
         key, separator, value = line.partition(":")
@@ -307,7 +315,8 @@ def sha256(path: str) -> str:
 
 
 class Manifest:
-    """new path -> {old, size, mtime, sha256}, as JSON lines appended per batch."""
+    """new path -> {old, size, mtime, sha256} (or {old, deleted: true}), as JSON lines
+    appended per batch; the last line of a path counts."""
 
     def __init__(self, path: str) -> None:
         self.path, self.entries = path, {}
@@ -357,6 +366,41 @@ def new_paths(entries: list[Entry], job: dict) -> tuple[dict[str, str], list[tup
     return mapped, renamed, held
 
 
+def gone_from_old_server(old: str, present: set[str], listed: set[str]) -> bool:
+    """Whether the listing shows the old path gone: the deepest folder above it that is still
+    there was listed, and holds neither it nor the folder it was in. A folder that is there
+    but could not be listed (its section missing) shows nothing."""
+    ancestor = old.rpartition("/")[0]
+    while ancestor and ancestor not in present:
+        ancestor = ancestor.rpartition("/")[0]
+    return old not in present and ancestor in listed
+
+
+def remove_deleted(manifest: Manifest, present: set[str], listed: set[str],
+                   target: str) -> tuple[list[str], list[str]]:
+    """Removes on the new side what the mover placed and the old server no longer has, when
+    the new copy is as placed (its size and write time); (removed, kept because changed on
+    the new side), as old paths. Each removal is recorded in the manifest."""
+    removed, kept, records = [], [], []
+    for new, record in sorted(manifest.entries.items()):
+        if record.get("deleted") or not gone_from_old_server(record["old"], present, listed):
+            continue
+        path = os.path.join(target, new)
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            found = None
+        if found is not None and (found.st_size, int(found.st_mtime)) != (record["size"], record["mtime"]):
+            kept.append(f"{record['old']} ({new})")
+            continue
+        if found is not None:
+            os.remove(path)
+        removed.append(record["old"])
+        records.append({"new": new, "old": record["old"], "deleted": True})
+    manifest.add(records)
+    return removed, kept
+
+
 def move(job: dict) -> dict:
     started = time.monotonic()
     share_url = f"//{job['address']}/{job['share']}"
@@ -375,11 +419,16 @@ def move(job: dict) -> dict:
     kept_folders = set(signatures) - set(changed)
     entries = [entry for entry in cache.entries if entry.path.rpartition("/")[0] in kept_folders]
     fresh: list[Entry] = []
+    # The folders whose content this run has: from the cache, or listed now (a folder whose
+    # `cd` failed prints no pwd line of its own).
+    read_folders = set(kept_folders)
     if changed:
         script = ["showacls on"]
         for folder in changed:
             script += [f"cd {quoted(smb_path(folder))}", "pwd", "ls"]
-        fresh = parse_listing(run(["smbclient", share_url, *auth], "\n".join(script).encode("utf-8")))
+        listing = run(["smbclient", share_url, *auth], "\n".join(script).encode("utf-8"))
+        fresh = parse_listing(listing)
+        read_folders |= {pwd_folder(line) for line in listing.split("\n") if line.startswith(PWD)}
         entries += fresh
     phase("acls")
     sids = sorted({e.owner for e in entries if e.owner} | {ace[0] for e in entries for ace in e.aces})
@@ -423,7 +472,8 @@ def move(job: dict) -> dict:
 
     def unchanged(entry: Entry) -> bool:
         record = manifest.entries.get(mapped[entry.path])
-        if record is None or record["size"] != entry.size or record["mtime"] != entry.mtime:
+        if record is None or record.get("deleted") \
+                or (record["size"], record["mtime"]) != (entry.size, entry.mtime):
             return False
         try:
             found = os.stat(os.path.join(target, mapped[entry.path]))
@@ -481,6 +531,9 @@ def move(job: dict) -> dict:
     for folder in sorted(folders, key=lambda f: -f.path.count("/")):
         os.utime(os.path.join(target, mapped[folder.path]), (folder.mtime, folder.mtime))
     shutil.rmtree(staging, ignore_errors=True)
+    removed, kept = remove_deleted(manifest, {e.path for e in entries}, read_folders & set(signatures),
+                                   target)
+    phase("deletions")
     problems += verify(files, mapped, manifest, target, fetched_now)
     phase("verification")
     if not problems:
@@ -489,6 +542,7 @@ def move(job: dict) -> dict:
     manifest_text = "".join(f"{new}\t{manifest.entries.get(new, {}).get('sha256', '')}\n" for new in listed)
     return {"files": len(files), "bytes": sum(e.size for e in files), "folders": len(folders),
             "fetched": fetched, "fetched_bytes": fetched_bytes, "renamed": renamed, "held": held,
+            "deleted": removed, "kept_changed": kept,
             "dropped": sorted(f"{k}: {v}" for k, v in translation.dropped.items()),
             "problems": problems[:MAX_PROBLEMS], "problem_count": len(problems),
             "sha256": hashlib.sha256(manifest_text.encode("utf-8", "surrogateescape")).hexdigest(),
@@ -505,7 +559,7 @@ def verify(files: list[Entry], mapped: dict[str, str], manifest: Manifest, targe
         new = mapped[entry.path]
         record = manifest.entries.get(new)
         path = os.path.join(target, new)
-        if record is None or not os.path.exists(path):
+        if record is None or record.get("deleted") or not os.path.exists(path):
             problems.append(f"{entry.path}: missing on the new side ({new})")
         elif (record["size"], record["mtime"]) != (entry.size, entry.mtime):
             problems.append(f"{entry.path}: changed on the old server since it was fetched")

@@ -359,7 +359,8 @@ def move_all_files(run: ledger.Ledger, step: FileStep, cut_over: bool, ledger_di
                 continue
             moved[item] = share
             run.write("files", item, "done", counts={"files": share.files, "bytes": share.bytes,
-                                                     "copied": share.fetched, "renamed": len(share.renamed)},
+                                                     "copied": share.fetched, "renamed": len(share.renamed),
+                                                     "deleted": len(share.deleted)},
                       sha256=share.sha256, seconds=share.seconds)
         remote.run(["rm", "-rf", folder], sudo=False)
     finally:

@@ -81,7 +81,9 @@ class Moved:
     dropped: list[str]
     sha256: str
     seconds: float
-    phases: dict[str, float]  # seconds of the listing, ACLs, translation, fetch, verification
+    phases: dict[str, float]  # seconds of the listing, ACLs, translation, fetch, deletions, verification
+    deleted: list[str]        # old paths gone from the old server since: removed on the new side
+    kept_changed: list[str]   # gone from the old server, but changed on the new side: kept
 
 
 def install(remote: Any, folder: str, auth: dict[str, bytes]) -> None:
@@ -109,7 +111,7 @@ def move_share(remote: Any, folder: str, task: dict[str, Any]) -> Moved:
                             + "; ".join(said["problems"][:10]) + (f"; and {more} more" if more > 0 else ""))
     return Moved(said["files"], said["bytes"], said["fetched"], said["fetched_bytes"],
                  [tuple(pair) for pair in said["renamed"]], said["held"], said["dropped"], said["sha256"],
-                 said["seconds"], said["phases"])
+                 said["seconds"], said["phases"], said["deleted"], said["kept_changed"])
 
 
 def report(moved: dict[str, Moved]) -> str:
@@ -120,5 +122,8 @@ def report(moved: dict[str, Moved]) -> str:
         lines += [f"renamed: {old} -> {new}" for old, new in share.renamed]
         lines += [f"held (an account the plan holds): {path}" for path in share.held]
         lines += [f"access not carried over: {text}" for text in share.dropped]
+        lines += [f"deleted on the old server since the last run, removed: {path}" for path in share.deleted]
+        lines += [f"deleted on the old server, changed on the new one, kept: {path}"
+                  for path in share.kept_changed]
         lines.append("")
     return "\n".join(lines)

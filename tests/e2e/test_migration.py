@@ -459,20 +459,34 @@ def test_a_folder_the_old_acl_kept_from_a_person_is_still_kept_from_them(lab, pa
 
 
 def test_the_file_cut_over_copies_only_what_changed_and_was_added(lab, operator, passwords, home_file):
+    """Between the runs the person worked on the old server: changed a file, added one and
+    deleted one. The cut-over copies the two, and the deleted file is gone on the new side."""
     user, path, old = home_file
+    account = old["path"].split("/")[0]
     old_path = f"{OLD_ROOT}/Hem/{old['path']}"
-    added = f"{OLD_ROOT}/Hem/{old['path'].split('/')[0]}/Sista filen före flytten.txt"
-    # As a person saving on the old server would: one file changed, one added.
+    added = f"{OLD_ROOT}/Hem/{account}/Sista filen före flytten.txt"
+    deleted = next((f["path"].partition("/")[2] for f in old_files(lab)["files"]
+                    if f["share"] == "Hem" and f["path"].startswith(f"{account}/")
+                    and f["path"] != old["path"] and plain(f["path"])), None)
+    assert deleted, f"{account}'s old home has no second plainly named file to delete"
+    assert lab.ssh("fs1", f"sudo test -f {shlex.quote(f'/srv/filer/hem/{user}/{deleted}')}",
+                   check=False).returncode == 0, "the file to delete was not moved in the first place"
     lab.ssh("sod-fs01", f"printf 'ändrad\\n' | sudo tee -a {shlex.quote(old_path)} >/dev/null && "
                         f"printf 'ny\\n' | sudo tee {shlex.quote(added)} >/dev/null && "
-                        f"sudo chown --reference={shlex.quote(old_path)} {shlex.quote(added)}")
+                        f"sudo chown --reference={shlex.quote(old_path)} {shlex.quote(added)} && "
+                        f"sudo rm {shlex.quote(f'{OLD_ROOT}/Hem/{account}/{deleted}')}")
     result = operator.run("move.py", *operator.file_arguments("--cut-over"))
     assert result.returncode == 0, result.stdout + result.stderr
     run = operator.ledger()[-1]["run"]
-    copied = {e["item"]: e["counts"]["copied"] for e in operator.ledger()
+    counts = {e["item"]: e["counts"] for e in operator.ledger()
               if e["run"] == run and e["step"] == "files" and e["state"] == "done"}
-    assert copied.pop("sod-fs01/Hem") == 2
-    assert set(copied.values()) == {0}
+    assert (counts["sod-fs01/Hem"]["copied"], counts["sod-fs01/Hem"]["deleted"]) == (2, 1)
+    assert {c["copied"] + c["deleted"] for item, c in counts.items() if item != "sod-fs01/Hem"} == {0}
+    folder, _, name = deleted.rpartition("/")
+    fetch = (f'cd "{folder}"; ' if folder else "") + f'get "{name}" /tmp/e2e-deleted'
+    gone = smb(lab, user, passwords[user], user, fetch)
+    assert "NT_STATUS_OBJECT_NAME_NOT_FOUND" in gone.stdout + gone.stderr or \
+        "NT_STATUS_OBJECT_PATH_NOT_FOUND" in gone.stdout + gone.stderr, gone.stdout + gone.stderr
     got = smb(lab, user, passwords[user], user, 'get "Sista filen före flytten.txt" /tmp/e2e-added')
     assert got.returncode == 0, got.stdout + got.stderr
     assert lab.ssh(CLIENT, "cat /tmp/e2e-added && rm -f /tmp/e2e-added").stdout == "ny\n"

@@ -6,6 +6,7 @@ The move itself runs against the lab in tests/e2e/test_migration.py."""
 from __future__ import annotations
 
 import grp
+import os
 import pwd
 import re
 import sys
@@ -172,3 +173,43 @@ def test_the_job_places_a_share_under_the_file_servers_root_only():
     assert job["state"] == "/srv/filer/.flytt/sodermalm"
     with pytest.raises(move_files.FileMoveError, match="expected a relative path of plain names"):
         move_files.job(share | {"target": "../etc"}, decided, "10.89.0.111", "/srv/filer", "/home/x/.m")
+
+
+def placed(target, manifest, old, new, content=b"x", mtime=1_200_000_000):
+    """A file as the mover placed it: on the new side with its old write time, in the manifest."""
+    path = target / new
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    os.utime(path, (mtime, mtime))
+    manifest.add([{"new": new, "old": old, "size": len(content), "mtime": mtime, "sha256": "x"}])
+
+
+def test_a_file_deleted_on_the_old_server_since_is_removed_unless_changed_on_the_new_side(tmp_path):
+    target = tmp_path / "share"
+    manifest = file_mover.Manifest(str(tmp_path / "share.manifest"))
+    placed(target, manifest, "2008/Budget.xls", "2008/Budget.xls")
+    placed(target, manifest, "2008/Kvar.doc", "2008/Kvar.doc")
+    placed(target, manifest, "2008/Ändrad här.doc", "2008/Ändrad här.doc")
+    placed(target, manifest, "Gammal mapp/Protokoll.doc", "Gammal mapp/Protokoll.doc")
+    (target / "2008/Ändrad här.doc").write_bytes(b"a colleague's work on the new server")
+    # The listing: 2008 still holds Kvar.doc; Gammal mapp is gone with its file.
+    present, listed = {"2008", "2008/Kvar.doc"}, {"", "2008"}
+    removed, kept = file_mover.remove_deleted(manifest, present, listed, str(target))
+    assert sorted(removed) == ["2008/Budget.xls", "Gammal mapp/Protokoll.doc"]
+    assert kept == ["2008/Ändrad här.doc (2008/Ändrad här.doc)"]
+    assert sorted(p.name for p in target.rglob("*") if p.is_file()) == ["Kvar.doc", "Ändrad här.doc"]
+    # Recorded: the next run (or one after a kill) does not remove or count them again.
+    again = file_mover.Manifest(str(tmp_path / "share.manifest"))
+    assert again.entries["2008/Budget.xls"]["deleted"] is True
+    assert file_mover.remove_deleted(again, present, listed, str(target)) == ([], kept)
+
+
+def test_a_folder_the_listing_could_not_read_deletes_nothing(tmp_path):
+    target = tmp_path / "share"
+    manifest = file_mover.Manifest(str(tmp_path / "share.manifest"))
+    placed(target, manifest, "Låst/Lön.xls", "Låst/Lön.xls")
+    # Låst is there (its parent's listing shows it) but its own part of the listing is missing.
+    assert file_mover.remove_deleted(manifest, {"Låst"}, {""}, str(target)) == ([], [])
+    assert (target / "Låst/Lön.xls").exists()
+    assert not file_mover.gone_from_old_server("Låst/Lön.xls", {"Låst"}, {""})
+    assert file_mover.gone_from_old_server("Låst/Lön.xls", set(), {""})
