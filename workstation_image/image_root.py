@@ -4,10 +4,13 @@ Two caches under .lab/cache/ make a rebuild quick:
 - debs/: downloaded packages, kept between builds (mmdebstrap's sync-in / sync-out hooks, as
   its manual shows), so a rebuild downloads only what changed; with --proxy, apt fetches
   through the city's package mirror (apt-cacher-ng) as well;
-- roots/: the root as mmdebstrap left it (before the role), a tar per profile, keyed by
-  everything mmdebstrap was given (root_key). A rebuild with the same key unpacks it and runs
-  apt-get update and dist-upgrade inside, so it has every update a fresh mmdebstrap would
-  get, and skips unpacking and configuring some 600 packages again.
+- roots/: the root as mmdebstrap left it with the spec's common packages (before the
+  profile's own packages and the role), one tar for every profile, keyed by everything
+  mmdebstrap was given (root_key). A build with the same key unpacks it and runs apt-get
+  update and dist-upgrade inside, so it has every update a fresh mmdebstrap would get, and
+  skips unpacking and configuring some 600 packages again; then the profile's own packages
+  are installed (install_packages). So the second profile of a run starts from the first's
+  root.
 """
 
 from __future__ import annotations
@@ -47,6 +50,13 @@ def load_profile(profile_id: str, known_packages=None) -> dict[str, Any]:
         raise ValueError(f"{PROFILES_FILE.relative_to(REPO)}: no profile {profile_id!r:.50} "
                          f"(profiles: {', '.join(sorted(spec['profiles']))})")
     return spec["profiles"][profile_id]
+
+
+def common_root_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    """What the shared root is built from: the profile with only the spec's common packages
+    (the same for every profile), named "common" for its cache file."""
+    common = load_image_spec(SPEC_FILE, PROFILES_FILE)["common"]["packages"]
+    return {**profile, "id": "common", "packages": [p for p in profile["packages"] if p in common]}
 
 
 def profile_ids() -> list[str]:
@@ -211,6 +221,23 @@ def restore_root(tar: Path, root: Path, log: Path, proxy: str | None) -> None:
                                     env=env, check=False)
             if result.returncode != 0:
                 raise RuntimeError(f"{shlex.join(command)} in the cached root failed, see {log}")
+    os.sync()
+
+
+def install_packages(root: Path, packages: list[str], log: Path) -> None:
+    """The profile's own packages, installed into the root from the mirror (the root's apt
+    options, 99mmdebstrap, give the proxy)."""
+    if not packages:
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
+    command = ["apt-get", "--yes", "-o", "Dpkg::Options::=--force-confold", "install", *packages]
+    with chroot_mounts(root), log.open("a") as stream:
+        stream.write(f"$ chroot {root} {shlex.join(command)}\n")
+        stream.flush()
+        result = subprocess.run(["chroot", str(root), *command], stdout=stream, stderr=subprocess.STDOUT,
+                                env=env, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} in the root failed, see {log}")
     os.sync()
 
 
