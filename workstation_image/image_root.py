@@ -205,40 +205,38 @@ def chroot_mounts(root: Path):
         policy.unlink(missing_ok=True)
 
 
-def restore_root(tar: Path, root: Path, log: Path, proxy: str | None) -> None:
-    """The cached root unpacked into root and brought up to date from the mirror."""
-    root.mkdir(parents=True)
-    _tar("--extract", f"--file={tar}", f"--directory={root}")
-    (root / "etc/apt/apt.conf.d/99mmdebstrap").write_text("".join(f"{o};\n" for o in apt_options(proxy)))
+APT = ["apt-get", "--yes", "-o", "Dpkg::Options::=--force-confold"]
+
+
+def apt_in_root(root: Path, commands: list[list[str]], log: Path) -> None:
+    """Runs each apt command in the root (its mounts in place, its output to log), in order;
+    RuntimeError naming the first that fails."""
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
     with chroot_mounts(root), log.open("a") as stream:
-        for command in (["apt-get", "update", "--error-on=any"],  # a mirror not reached fails the build
-                        ["apt-get", "--yes", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"],
-                        ["apt-get", "clean"]):
+        for command in commands:
             stream.write(f"$ chroot {root} {shlex.join(command)}\n")
             stream.flush()
             result = subprocess.run(["chroot", str(root), *command], stdout=stream, stderr=subprocess.STDOUT,
                                     env=env, check=False)
             if result.returncode != 0:
-                raise RuntimeError(f"{shlex.join(command)} in the cached root failed, see {log}")
+                raise RuntimeError(f"{shlex.join(command)} in {root} failed, see {log}")
     os.sync()
+
+
+def restore_root(tar: Path, root: Path, log: Path, proxy: str | None) -> None:
+    """The cached root unpacked into root and brought up to date from the mirror."""
+    root.mkdir(parents=True)
+    _tar("--extract", f"--file={tar}", f"--directory={root}")
+    (root / "etc/apt/apt.conf.d/99mmdebstrap").write_text("".join(f"{o};\n" for o in apt_options(proxy)))
+    apt_in_root(root, [["apt-get", "update", "--error-on=any"],  # a mirror not reached fails the build
+                       [*APT, "dist-upgrade"], ["apt-get", "clean"]], log)
 
 
 def install_packages(root: Path, packages: list[str], log: Path) -> None:
     """The profile's own packages, installed into the root from the mirror (the root's apt
     options, 99mmdebstrap, give the proxy)."""
-    if not packages:
-        return
-    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
-    command = ["apt-get", "--yes", "-o", "Dpkg::Options::=--force-confold", "install", *packages]
-    with chroot_mounts(root), log.open("a") as stream:
-        stream.write(f"$ chroot {root} {shlex.join(command)}\n")
-        stream.flush()
-        result = subprocess.run(["chroot", str(root), *command], stdout=stream, stderr=subprocess.STDOUT,
-                                env=env, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{shlex.join(command)} in the root failed, see {log}")
-    os.sync()
+    if packages:
+        apt_in_root(root, [[*APT, "install", *packages], ["apt-get", "clean"]], log)
 
 
 def installed_packages(root: Path) -> str:

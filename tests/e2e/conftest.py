@@ -184,21 +184,35 @@ def run_people(lab, tmp_path, change):
 
 
 IMAGE_BUILDS = {}  # profile -> the Future of its background build (workstation_images.py)
+# The images the tests boot, by the fixture that gives each, in the order they are built.
+IMAGE_FIXTURES = {"kontor_stationar_image": "kontor-stationar", "kontor_barbar_image": "kontor-barbar"}
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session, config, items):
-    """When a test that will run boots the kontor-stationar image, its build starts now,
-    beside the tests that run before it; a run of tests that need no image builds none."""
-    if any("kontor_stationar_image" in item.fixturenames for item in items):
+    """The images the tests that will run boot are built now, one after the other, beside
+    the tests that run before them; a run of tests that need no image builds none."""
+    needed = [profile for fixture, profile in IMAGE_FIXTURES.items()
+              if any(fixture in item.fixturenames for item in items)]
+    if needed:
         from workstation_images import start_building
-        IMAGE_BUILDS["kontor-stationar"] = start_building("kontor-stationar")
+        IMAGE_BUILDS.update(start_building(needed))
+
+
+def workstation_image(profile_id):
+    from workstation_images import ensure_image
+    build = IMAGE_BUILDS.get(profile_id)
+    return build.result() if build else ensure_image(profile_id)
 
 
 @pytest.fixture(scope="session")
 def kontor_stationar_image():
     """The kontor-stationar workstation image (directory, verified manifest), built once per
     run and shared by every test that boots it (tests/e2e/workstation_images.py)."""
-    from workstation_images import ensure_image
-    build = IMAGE_BUILDS.get("kontor-stationar")
-    return build.result() if build else ensure_image("kontor-stationar")
+    return workstation_image("kontor-stationar")
+
+
+@pytest.fixture(scope="session")
+def kontor_barbar_image():
+    """The kontor-barbar (laptop) workstation image, as kontor_stationar_image."""
+    return workstation_image("kontor-barbar")

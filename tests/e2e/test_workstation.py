@@ -76,22 +76,29 @@ def dhcp(lab, tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def ordered_desktop(lab, desk, tmp_path_factory):
-    """A new-workstation order for a Södermalm desk: ticket, serial and the computer's name."""
-    ticket = open_ticket(desk, "SOD", "Ny stationär dator till receptionen")
-    serial = f"GEM{random.randint(1000000, 9999999)}"
+def order_machine(lab, desk, directory, profile, subject, serial, model):
+    """A new-workstation order for a Södermalm machine of profile: its ticket, serial and the
+    computer's name the order gave it (SOD-WS-00042 for a desk, SOD-LT-00042 for a laptop)."""
+    ticket = open_ticket(desk, "SOD", subject)
     order = {
         "ticket": ticket, "organisation": "sodermalm", "site": lab_site(lab, "sodermalm"),
-        "profile": "kontor-stationar", "serial": serial, "model": "HP EliteDesk 800 G1",
+        "profile": profile, "serial": serial, "model": model,
     }
-    _, result = run_order(lab, tmp_path_factory.mktemp("order"), "new_workstation", order)
+    _, result = run_order(lab, directory, "new_workstation", order)
     assert result.returncode == 0, result.stdout[-3000:]
     found = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
                            f"'(&(objectClass=computer)(description=*serienummer {serial},*))' cn").stdout
-    name = re.search(r"^cn: (SOD-WS-\d{5})$", found, re.M)
+    name = re.search(r"^cn: (SOD-(WS|LT)-\d{5})$", found, re.M)
     assert name, found
     return {"ticket": ticket, "serial": serial, "name": name.group(1)}
+
+
+@pytest.fixture(scope="module")
+def ordered_desktop(lab, desk, tmp_path_factory):
+    """A new-workstation order for a Södermalm desk."""
+    return order_machine(lab, desk, tmp_path_factory.mktemp("order"), "kontor-stationar",
+                         "Ny stationär dator till receptionen", f"GEM{random.randint(1000000, 9999999)}",
+                         "HP EliteDesk 800 G1")
 
 
 @pytest.fixture(scope="module")

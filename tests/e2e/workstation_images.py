@@ -75,17 +75,19 @@ def ensure_image(profile_id: str, output=None) -> tuple[Path, dict]:
     return directory, manifest
 
 
-def start_building(profile_id: str) -> concurrent.futures.Future:
-    """ensure_image(profile_id) in a background thread: its Future gives what ensure_image
-    returns, or raises what it raised. Progress goes to IMAGES/<profile>.progress.log, not
-    into whichever test's captured output is open meanwhile."""
+def start_building(profile_ids: list[str]) -> dict[str, concurrent.futures.Future]:
+    """ensure_image() of each profile in a background thread, one after the other (two builds
+    at once would only share the same two cores, and the second starts from the first's root
+    cache): profile -> a Future that gives what ensure_image returns, or raises what it
+    raised. Progress goes to IMAGES/<profile>.progress.log, not into whichever test's captured
+    output is open meanwhile."""
     IMAGES.mkdir(parents=True, exist_ok=True)
 
-    def build() -> tuple[Path, dict]:
+    def build(profile_id: str) -> tuple[Path, dict]:
         with (IMAGES / f"{profile_id}.progress.log").open("w") as output:
             return ensure_image(profile_id, output)
 
-    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"image-{profile_id}")
-    future = executor.submit(build)
+    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="image-build")
+    futures = {profile_id: executor.submit(build, profile_id) for profile_id in profile_ids}
     executor.shutdown(wait=False)
-    return future
+    return futures
