@@ -163,7 +163,7 @@ def workstation_from_order(order_path: Path, city: city_model.City, profiles: li
                                  f"{plan['asset']['fields']['Profil']}, not {profile_id}")
     org = organisations[plan["organisation"]]
     site = next(s for s in org["sites"] if s["id"] == planner.text("site"))
-    return {"prefix": plan["computer"]["name"].lower()[:-5], "organisation_id": plan["organisation"],
+    return {"prefix": plan["computer"]["name"].lower()[:-5],
             "organisation": org, "site": site, "serial": planner.text("serial")}
 
 
