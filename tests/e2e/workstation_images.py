@@ -22,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workstation_image"))
+import build_process  # noqa: E402
 import image_manifest  # noqa: E402
 import image_root  # noqa: E402
 
@@ -65,11 +66,12 @@ def ensure_image(profile_id: str, output=None) -> tuple[Path, dict]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manifest = current(directory, profile)
         if manifest is None:
-            result = subprocess.run([str(REPO / "workstation_image" / "build"), profile_id,
-                                     "--out", str(directory), *package_mirror()], cwd=REPO, check=False,
-                                    stdout=output, stderr=subprocess.STDOUT if output else None)
-            assert result.returncode == 0, (f"workstation_image/build {profile_id} failed: "
-                                            f"see {directory}/build.log")
+            # Ends with this test run, even a killed one (workstation_image/build_process.py).
+            builder = build_process.spawn_dying_with_parent(
+                [str(REPO / "workstation_image" / "build"), profile_id, "--out", str(directory),
+                 *package_mirror()], cwd=REPO, stdout=output, stderr=subprocess.STDOUT if output else None)
+            assert builder.wait() == 0, (f"workstation_image/build {profile_id} failed: "
+                                       f"see {directory}/build.log")
             manifest = current(directory, profile)
             assert manifest is not None, f"{directory}: the image just built does not verify"
     return directory, manifest
