@@ -6,8 +6,8 @@ password at the graphical login screen and works: their home and SOD-Gemensam ar
 mounted and writable, a print job reaches the site's queue on print1, LibreOffice
 converts a Swedish document and Thunderbird opens their account on mail1. Bromma's
 share stays closed to them, and a leaver is refused at the login screen. A new machine whose
-serial nobody ordered boots under UEFI onto a larger disk: it joins nothing, and its root
-grows to the disk."""
+serial nobody ordered boots under UEFI onto a larger disk: it joins nothing, its login
+screen says why, and its root grows to the disk."""
 
 import base64
 import io
@@ -25,7 +25,7 @@ from conftest import REPO, employees, run_people, username_of, wait_for
 from test_files import CLIENT, smb
 from test_orders import desk as desk  # the servicedesk fixture
 from test_orders import history, lab_site, open_ticket, run_order
-from vm import OVMF_CODE, LabDhcp, VirtualMachine, lab_bridge, root_sizes_gib
+from vm import OVMF_CODE, LabDhcp, VirtualMachine, lab_bridge, pixels_of_colour, root_sizes_gib
 
 QUEUE = "sod-rosenlund-p1"
 # Under software emulation on 2 shared cores a boot to the login screen took about a
@@ -37,6 +37,11 @@ LOGIN_TIMEOUT = 300
 # about 16 kB.
 DRAWN_DESKTOP_BYTES = 20_000
 GREETER_BYTES = 10_000
+# A refused enrolment's panel on the login screen is framed and titled in this red
+# (roles/workstation/files/gemensam-enrol); the city's banner and the greeter have none of it.
+# The frame alone is some thousands of pixels at the lab's screen size.
+REFUSAL_RED = (200, 16, 46)
+REFUSAL_PIXELS = 1_500
 ARTEFACTS = REPO / ".lab" / os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam") / "artefacts"
 # Figures for bench/workstation_image.py (printed there, never asserted here).
 FIGURES: dict[str, object] = {}
@@ -164,6 +169,8 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
     time.sleep(20)  # the greeter comes up some seconds after the console's prompt
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     desktop.screenshot(ARTEFACTS / "workstation-login-screen.png")
+    assert pixels_of_colour(desktop.last_screen[2], REFUSAL_RED) < REFUSAL_PIXELS // 5, \
+        "the joined desk's login screen shows a refusal"
     log_in_at_the_screen(desktop, user, passwords[user])
     typed = time.monotonic()
     # The desktop's session mounted the person's shares: the file server sees them.
@@ -272,32 +279,49 @@ def unordered_machine(lab, kontor_stationar_image, dhcp, tmp_path_factory):
                              "unknownws", serial=serial, bridge=dhcp.command[3].split("=", 1)[1],
                              mac="52:54:00:89:00:43", firmware="uefi", disk_size="12G")
     machine.start()
+    shot = ARTEFACTS / "workstation-unregistered-login-screen.png"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
     try:
         # The person at the screen reads why, at the login prompt too (/etc/issue.d).
         machine.wait_for_console(rf"Serienumret {serial} är inte registrerat", BOOT_TIMEOUT)
         prompt = machine.wait_for_console(r"(?m)^(\S+) login:", BOOT_TIMEOUT)
+        # ... and on the graphical login screen, which comes up some seconds after the prompt.
+        def red_on_screen() -> int:
+            machine.screenshot(shot)
+            return pixels_of_colour(machine.last_screen[2], REFUSAL_RED)
+
+        wait_for(lambda: red_on_screen() >= REFUSAL_PIXELS, timeout=120, interval=10)
+        red = pixels_of_colour(machine.last_screen[2], REFUSAL_RED)
     finally:
         machine.stop()
-    return machine, serial, prompt
+    return machine, serial, prompt, red
 
 
 def test_a_machine_whose_serial_nobody_ordered_joins_nothing(lab, unordered_machine):
-    _, serial, prompt = unordered_machine
+    _, serial, prompt, _ = unordered_machine
     assert prompt.group(1) == "localhost", "a machine nobody ordered took a name"
     found = lab.ssh("dc1", "sudo ldbsearch -H /var/lib/samba/private/sam.ldb "
                            f"'(&(objectClass=computer)(description=*{serial}*))' cn").stdout
     assert "# returned 0 records" in found or "cn:" not in found, found
 
 
+def test_the_login_screen_says_why_the_machine_joined_nothing(unordered_machine):
+    """A person at a new PC sees the greeter, not the console: the refusal is drawn on the
+    greeter's background, in a panel framed in red (the shot is kept as an artefact)."""
+    _, _, _, red = unordered_machine
+    assert red >= REFUSAL_PIXELS, (f"{red} pixels of the refusal's red on the login screen; "
+                                   f"see {ARTEFACTS / 'workstation-unregistered-login-screen.png'}")
+
+
 def test_the_image_boots_under_uefi_with_its_own_boot_loader(unordered_machine):
-    machine, _, _ = unordered_machine
+    machine, _, _, _ = unordered_machine
     assert "Booting `Gemensam IT workstation'" in machine.console()  # our GRUB, not a fallback
 
 
 def test_the_root_grows_to_the_disk_at_first_boot(unordered_machine):
     """A machine's disk is larger than the image: the root partition and file system take it
     (systemd-repart and x-systemd.growfs), read back from the disk after the boot."""
-    machine, _, _ = unordered_machine
+    machine, _, _, _ = unordered_machine
     partition_gib, fs_gib = root_sizes_gib(machine.disk)
     assert partition_gib > 11, f"the root partition is {partition_gib:.1f} GiB on a 12 GiB disk"
     assert fs_gib > 11, f"the root file system is {fs_gib:.1f} GiB on a {partition_gib:.1f} GiB partition"

@@ -55,15 +55,28 @@ def swedish_keys(text: str) -> list[str]:
     return keys
 
 
-def ppm_to_png(ppm: bytes) -> bytes:
-    """A binary PPM (P6, as QEMU's screendump writes it) as a PNG."""
+def parse_ppm(ppm: bytes) -> tuple[int, int, bytes]:
+    """A binary PPM (P6, as QEMU's screendump writes it): width, height, RGB bytes."""
     match = re.match(rb"P6\s+(?:#[^\n]*\n\s*)*(\d+)\s+(\d+)\s+(\d+)\s", ppm)
     if not match:
         raise ValueError("not a binary PPM")
     width, height, maxval = (int(group) for group in match.groups())
     if maxval != 255:
         raise ValueError(f"unsupported PPM depth {maxval}")
-    pixels = ppm[match.end():match.end() + width * height * 3]
+    return width, height, ppm[match.end():match.end() + width * height * 3]
+
+
+def pixels_of_colour(pixels: bytes, colour: tuple[int, int, int], tolerance: int = 24) -> int:
+    """How many RGB pixels are within tolerance of colour in every channel."""
+    red, green, blue = colour
+    return sum(1 for i in range(0, len(pixels) - 2, 3)
+               if abs(pixels[i] - red) <= tolerance and abs(pixels[i + 1] - green) <= tolerance
+               and abs(pixels[i + 2] - blue) <= tolerance)
+
+
+def ppm_to_png(ppm: bytes) -> bytes:
+    """A binary PPM (P6, as QEMU's screendump writes it) as a PNG."""
+    width, height, pixels = parse_ppm(ppm)
     rows = b"".join(b"\x00" + pixels[row * width * 3:(row + 1) * width * 3] for row in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -108,6 +121,7 @@ class VirtualMachine:
         self.console_log = self.workdir / f"{name}.console.log"
         self.monitor_path = self.workdir / f"{name}.monitor"
         self.process: subprocess.Popen | None = None
+        self.last_screen: tuple[int, int, bytes] | None = None  # the last screenshot's pixels
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -203,7 +217,9 @@ class VirtualMachine:
                 raise AssertionError(f"{self.name}: screendump wrote nothing")
             time.sleep(0.2)
         time.sleep(0.5)
-        Path(path).write_bytes(ppm_to_png(ppm.read_bytes()))
+        screen = ppm.read_bytes()
+        self.last_screen = parse_ppm(screen)
+        Path(path).write_bytes(ppm_to_png(screen))
         ppm.unlink()
         return Path(path)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from vm import ppm_to_png, swedish_keys
+from vm import parse_ppm, pixels_of_colour, ppm_to_png, swedish_keys
 
 
 def test_swedish_letters_are_the_keys_right_of_p_and_l():
@@ -45,3 +45,12 @@ def test_a_screendump_becomes_a_png_with_the_same_pixels():
 def test_a_file_that_is_not_a_binary_ppm_is_refused():
     with pytest.raises(ValueError, match="not a binary PPM"):
         ppm_to_png(b"P3\n2 2\n255\n")
+
+
+def test_pixels_of_a_colour_are_counted_within_the_tolerance():
+    screen = b"P6\n# QEMU\n3 1\n255\n" + bytes([200, 16, 46, 210, 30, 60, 0, 51, 122])
+    width, height, pixels = parse_ppm(screen)
+    assert (width, height) == (3, 1)
+    assert pixels_of_colour(pixels, (200, 16, 46), tolerance=0) == 1
+    assert pixels_of_colour(pixels, (200, 16, 46), tolerance=14) == 2
+    assert pixels_of_colour(pixels, (255, 255, 255)) == 0

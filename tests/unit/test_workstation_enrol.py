@@ -8,6 +8,7 @@ import importlib.machinery
 import importlib.util
 import json
 import sys
+from xml.etree import ElementTree
 
 import pytest
 from role_files import ROLES
@@ -25,6 +26,14 @@ def load_program():
 
 enrol = load_program()
 PASSWORD = "Ab3" + "x" * 29
+BANNER = """<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="1920" height="1080" viewBox="0 0 1920 1080">
+  <rect width="1920" height="1080" fill="#00337a"/>
+  <g font-family="DejaVu Sans" fill="#ffffff" text-anchor="middle">
+    <text x="960" y="760" font-size="30">Stockholms stad</text>
+  </g>
+</svg>
+"""
 ANSWER = {"computer_name": "SOD-WS-00042", "dns_domain": "lab.gemensam.test", "realm": "LAB.GEMENSAM.TEST",
           "one_time_password": PASSWORD, "organisation": "SOD", "profile": "kontor-stationar",
           "domain_controller": "dc1.lab.gemensam.test"}
@@ -37,6 +46,14 @@ def machine(tmp_path, monkeypatch):
     serial = tmp_path / "product_serial"
     serial.write_text("ABC123\n")
     monkeypatch.setattr(enrol, "ISSUE", tmp_path / "issue.d/gemensam-enrol.issue")
+    banner = tmp_path / "share/login-banner.svg"
+    banner.parent.mkdir()
+    banner.write_text(BANNER, encoding="utf-8")
+    screen = tmp_path / "run/gemensam/login-screen.svg"
+    screen.parent.mkdir(parents=True)
+    screen.symlink_to(banner)  # as the role's tmpfiles.d rule leaves it at boot
+    monkeypatch.setattr(enrol, "BANNER", banner)
+    monkeypatch.setattr(enrol, "LOGIN_SCREEN", screen)
     monkeypatch.setattr(enrol, "CONSOLE", tmp_path / "console")
     monkeypatch.setattr(enrol, "ask", lambda url, s, ca: done.append(("ask", s)) or dict(ANSWER))
     monkeypatch.setattr(enrol, "join", lambda answer: done.append(("join", answer["one_time_password"])))
@@ -50,7 +67,13 @@ def machine(tmp_path, monkeypatch):
                                           "--serial-file", str(serial), "--state-file", str(state)])
         return enrol.main()
 
-    return {"run": run, "done": done, "serial": serial, "state": state, "tmp": tmp_path}
+    return {"run": run, "done": done, "serial": serial, "state": state, "tmp": tmp_path,
+            "banner": banner, "screen": screen}
+
+
+def screen_texts(path) -> list[str]:
+    """The texts the greeter draws from its background, in order (the SVG must parse)."""
+    return [element.text or "" for element in ElementTree.parse(path).iter("{http://www.w3.org/2000/svg}text")]
 
 
 def test_a_registered_machine_joins_then_sets_itself_up_and_records_it(machine):
@@ -74,6 +97,28 @@ def test_a_refused_machine_says_why_on_the_screen_and_joins_nothing(machine, mon
     assert message in (machine["tmp"] / "issue.d/gemensam-enrol.issue").read_text()
     assert message in (machine["tmp"] / "console").read_text()
     assert machine["done"] == [] and not machine["state"].exists()
+    # The graphical login screen: the banner, with the message (wrapped) in a panel above it.
+    assert not machine["screen"].is_symlink() and machine["banner"].read_text() == BANNER
+    texts = screen_texts(machine["screen"])
+    assert texts[0] == "Stockholms stad"
+    assert message in " ".join(texts)
+
+
+def test_a_message_that_is_not_plain_text_stays_text_on_the_login_screen(machine, monkeypatch):
+    """adcli's error reaches the message: markup in it is drawn as text, not read as SVG."""
+    def fail(answer):
+        raise RuntimeError('adcli: <tspan fill="red">&amp; "Couldn\'t join"</tspan>')
+
+    monkeypatch.setattr(enrol, "join", fail)
+    assert machine["run"]() == 1
+    drawn = " ".join(screen_texts(machine["screen"]))
+    assert '<tspan fill="red">&amp; "Couldn\'t join"</tspan>' in drawn
+
+
+def test_without_a_banner_the_message_is_drawn_alone(machine):
+    machine["banner"].unlink()
+    enrol.show_on_login_screen("Serienumret X är inte registrerat.")
+    assert "Serienumret X är inte registrerat." in screen_texts(machine["screen"])
 
 
 def test_a_machine_that_joined_but_failed_to_set_up_finishes_without_asking_again(machine, monkeypatch):
