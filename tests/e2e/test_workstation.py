@@ -42,6 +42,28 @@ GREETER_BYTES = 10_000
 # The frame alone is some thousands of pixels at the lab's screen size.
 REFUSAL_RED = (200, 16, 46)
 REFUSAL_PIXELS = 1_500
+# The city's blue, the banner's background (roles/workstation/templates/login-banner.svg.j2):
+# it fills most of the login screen; XFCE's desktop is a darker blue, outside the tolerance.
+BANNER_BLUE = (0, 51, 122)
+
+
+def share_of_banner_blue(machine) -> float:
+    """Of the last screenshot's pixels, the share in the banner's blue."""
+    width, height, pixels = machine.last_screen
+    return pixels_of_colour(pixels, BANNER_BLUE) / (width * height)
+
+
+def greeter_shown(machine, shot) -> bool:
+    """The login screen: the banner's blue over most of the screen."""
+    machine.screenshot(shot)
+    return share_of_banner_blue(machine) > 0.4
+
+
+def is_desktop_drawn(machine, shot) -> bool:
+    """The desktop is up when its panel, task bar and icons are drawn (the screen then holds
+    far more than the plain background XFCE paints first), and the login screen is gone."""
+    return (machine.screenshot(shot).stat().st_size > DRAWN_DESKTOP_BYTES
+            and share_of_banner_blue(machine) < 0.1)
 ARTEFACTS = REPO / ".lab" / os.environ.get("GEMENSAM_LAB_PREFIX", "gemensam") / "artefacts"
 # Figures for bench/workstation_image.py (printed there, never asserted here).
 FIGURES: dict[str, object] = {}
@@ -168,7 +190,8 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
     assert put.returncode == 0, put.stderr
     time.sleep(20)  # the greeter comes up some seconds after the console's prompt
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    desktop.screenshot(ARTEFACTS / "workstation-login-screen.png")
+    assert greeter_shown(desktop, ARTEFACTS / "workstation-login-screen.png"), \
+        "the desk's login screen does not show the city's banner"
     assert pixels_of_colour(desktop.last_screen[2], REFUSAL_RED) < REFUSAL_PIXELS // 5, \
         "the joined desk's login screen shows a refusal"
     log_in_at_the_screen(desktop, user, passwords[user])
@@ -185,11 +208,8 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
     assert wait_for(lambda: sessions_on_file_server(lab, user, address) - before, timeout=LOGIN_TIMEOUT,
                     interval=2), \
         "no session of the person reached the file server"
-    # The desktop is up when its panel, task bar and icons are drawn: the screen then holds
-    # far more than the plain background XFCE paints first.
     shot = ARTEFACTS / "workstation-desktop.png"
-    drawn = wait_for(lambda: desktop.screenshot(shot).stat().st_size > DRAWN_DESKTOP_BYTES,
-                     timeout=LOGIN_TIMEOUT, interval=3)
+    drawn = wait_for(lambda: is_desktop_drawn(desktop, shot), timeout=LOGIN_TIMEOUT, interval=3)
     assert drawn, f"no desktop drawn after the login; see {shot}"
     FIGURES["login_to_desktop_seconds"] = round(time.monotonic() - typed, 1)
     FIGURES["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
