@@ -190,8 +190,8 @@ def test_a_sodermalm_person_logs_in_and_works(lab, passwords, desktop, ordered_d
     assert put.returncode == 0, put.stderr
     time.sleep(20)  # the greeter comes up some seconds after the console's prompt
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    assert greeter_shown(desktop, ARTEFACTS / "workstation-login-screen.png"), \
-        "the desk's login screen does not show the city's banner"
+    assert wait_for(lambda: greeter_shown(desktop, ARTEFACTS / "workstation-login-screen.png"),
+                    timeout=120, interval=5), "the desk's login screen does not show the city's banner"
     assert pixels_of_colour(desktop.last_screen[2], REFUSAL_RED) < REFUSAL_PIXELS // 5, \
         "the joined desk's login screen shows a refusal"
     log_in_at_the_screen(desktop, user, passwords[user])

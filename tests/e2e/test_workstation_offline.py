@@ -120,7 +120,8 @@ def test_a_person_logs_in_again_with_both_domain_controllers_down(lab, passwords
         log_in_at_the_screen(laptop, user, passwords[user][::-1] + "x")
         time.sleep(45)
         wrong = ARTEFACTS / "laptop-offline-wrong-password.png"
-        assert greeter_shown(laptop, wrong), f"a wrong password opened a session; see {wrong}"
+        assert wait_for(lambda: greeter_shown(laptop, wrong), timeout=60, interval=5), \
+            f"a wrong password opened a session; see {wrong}"
         # The greeter asks for the same person's password again.
         laptop.type(passwords[user] + "\n", pause=0.25)
         shot = ARTEFACTS / "laptop-offline-desktop.png"
